@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: MIT
+# Warning and sanitizer flags shared by every lowbit target.
+add_library(lowbit_flags INTERFACE)
+target_compile_options(lowbit_flags INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wshadow -Wnon-virtual-dtor>)
+if(LOWBIT_WERROR)
+  target_compile_options(lowbit_flags INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+endif()
+if(LOWBIT_SANITIZE)
+  target_compile_options(lowbit_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(lowbit_flags INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// `lowbit schemes`: every built-in scheme with its bits per weight and a one-line description.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/subcommands.h"
+#include "quant/scheme.h"
+
+namespace lowbit::cli {
+
+void add_schemes_command(CLI::App& app, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand("schemes", "List the quantization schemes");
+  auto json_out = std::make_shared<bool>(false);
+  auto cols = std::make_shared<int64_t>(4096);
+  cmd->add_flag("--json", *json_out, "Print one JSON object");
+  cmd->add_option("--in-features", *cols, "Row length used for bits per weight")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([&action, json_out, cols] {
+    action = [json_out, cols] {
+      const int64_t rows = 4096;
+      if (*json_out) {
+        nlohmann::json out = {{"in_features", *cols}, {"schemes", nlohmann::json::array()}};
+        for (const auto& s : quant::builtin_schemes())
+          out["schemes"].push_back({{"scheme", s.name},
+                                    {"format", format_name(s.format)},
+                                    {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
+                                    {"description", s.description}});
+        std::cout << out.dump(2) << '\n';
+        return 0;
+      }
+      std::printf("%-12s %8s  %s\n", "scheme", "bits/w", "description");
+      for (const auto& s : quant::builtin_schemes())
+        std::printf("%-12s %8.4f  %s\n", s.name.c_str(), quant::scheme_bits_per_weight(s, rows, *cols),
+                    s.description.c_str());
+      std::printf("(bits per weight for rows of %lld inputs, scales and zero-points included)\n",
+                  static_cast<long long>(*cols));
+      return 0;
+    };
+  });
+}
+
+}  // namespace lowbit::cli

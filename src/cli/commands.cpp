@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+// Subcommand registry: the one list of what `lowbit` can do.
+#include "cli/commands.h"
+
+#include <functional>
+#include <vector>
+
+#include "cli/subcommands.h"
+#include "util/log.h"
+
+namespace lowbit::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"lowbit: post-training quantization for Llama-family models, measured"};
+  app.require_subcommand(1);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "Only results on stdout, no progress on stderr");
+  std::function<int()> action;
+  for (const auto& add : subcommand_registry()) add(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    throw InvalidArgument(e.what());
+  }
+  if (quiet) log_level() = LogLevel::quiet;
+  return action ? action() : 0;
+}
+
+}  // namespace lowbit::cli

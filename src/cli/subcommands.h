@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+// Each subcommand is a function that registers itself on the app and, when chosen, stores the
+// action to run after parsing.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace lowbit::cli {
+
+using AddSubcommand = void (*)(CLI::App& app, std::function<int()>& action);
+
+void add_schemes_command(CLI::App& app, std::function<int()>& action);
+
+// The explicit list, in help order (defined in subcommands.cpp).
+const std::vector<AddSubcommand>& subcommand_registry();
+
+}  // namespace lowbit::cli

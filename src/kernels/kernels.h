@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+// The kernels API: the only kernels header that upper layers include. Weights are
+// QuantizedTensor in any format; callers never branch on the format. Shapes follow the
+// M/N/K naming: activations x [M, K], weight W [N, K] (row = output feature), output y [M, N].
+// Entry points validate shapes once (throwing lowbit::Error); the per-format inner loops below
+// them trust their inputs.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/exec_context.h"
+#include "tensor/quantized_tensor.h"
+
+namespace lowbit::kernels {
+
+// y[M, N] = x[M, K] · W[N, K]^T (+ bias[N] when not null). W stays packed: tiles of rows are
+// dequantized into per-task scratch and multiplied. Deterministic at any thread count.
+void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bias, float* y,
+            ExecContext& ctx);
+
+// Rows [row_begin, row_end) of W as f32 into out[(row_end - row_begin) * cols]. The scalar
+// reference that defines every format's value.
+void dequantize_rows(const QuantizedTensor& w, int64_t row_begin, int64_t row_end, float* out);
+
+// Row `token` of an embedding table in any format.
+void embedding_lookup(const QuantizedTensor& table, int64_t token, float* out);
+
+// y = x / sqrt(mean(x^2) + eps) * weight, one row of `dim`.
+void rms_norm(const float* x, const float* weight, int64_t dim, float eps, float* y);
+
+// Rotates `n_heads` heads of `head_dim` in place for position `pos`. inv_freq[head_dim / 2]
+// holds the per-pair frequencies (already rope-scaled). interleaved: pairs (2i, 2i+1) as in
+// llama2.c / GGUF; otherwise pairs (i, i + head_dim/2) as in HF transformers.
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const float* inv_freq,
+          bool interleaved);
+
+// In-place numerically stable softmax over n values.
+void softmax(float* x, int64_t n);
+
+// gate[i] = silu(gate[i]) * up[i].
+void silu_mul(float* gate, const float* up, int64_t n);
+
+// Causal attention of one query position over `n_keys` cached positions (GQA: query head h
+// reads kv head h / (n_heads / n_kv_heads)). q: [n_heads * head_dim]; keys/values:
+// [n_keys, kv_stride] with head g at offset g * head_dim; out: [n_heads * head_dim];
+// scores: scratch of n_keys floats.
+void attention(const float* q, const float* keys, const float* values, int64_t n_keys,
+               int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+               float* out, float* scores);
+
+}  // namespace lowbit::kernels

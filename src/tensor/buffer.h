@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Buffer: a byte range that either owns its (64-byte aligned) bytes or borrows them from a
+// longer-lived owner such as a memory-mapped file, so checkpoints load without copies.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace lowbit {
+
+class Buffer {
+ public:
+  Buffer() = default;
+  // Zero-filled owned storage.
+  static Buffer allocate(size_t bytes);
+  // Owned copy of `bytes`.
+  static Buffer copy_of(const void* data, size_t bytes);
+  // Borrowed view; `owner` keeps the bytes alive.
+  static Buffer borrow(std::shared_ptr<const void> owner, const void* data, size_t bytes);
+
+  const uint8_t* data() const { return data_; }
+  // Throws lowbit::Error when the buffer is borrowed (borrowed bytes are read-only).
+  uint8_t* mutable_data();
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  bool owned() const { return mutable_ != nullptr; }
+
+  template <typename T>
+  const T* as() const {
+    return reinterpret_cast<const T*>(data_);
+  }
+  template <typename T>
+  T* as_mutable() {
+    return reinterpret_cast<T*>(mutable_data());
+  }
+  std::span<const uint8_t> bytes() const { return {data_, size_}; }
+
+ private:
+  std::shared_ptr<const void> owner_;
+  const uint8_t* data_ = nullptr;
+  uint8_t* mutable_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace lowbit

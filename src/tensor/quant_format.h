@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// QuantFormat: how one stored weight tensor is encoded. A small value type, not a hierarchy;
+// dense f32/f16/bf16 are formats too, so every weight is a QuantizedTensor.
+//
+// Bit layouts (also in docs/FORMATS.md). A weight is [rows = out_features, cols = in_features],
+// row-major. Groups run along cols: group_size > 0 gives ceil(cols / group_size) groups per row
+// (the last one ragged when cols is not a multiple; a group wider than the row is one group per
+// row); group_size 0 is per-channel (one group per row); group_size -1 is per-tensor (one group).
+//
+//  kind        codes (per row, rows back to back, row stride = row_bytes())
+//  ----------  ---------------------------------------------------------------------------------
+//  f32/f16/bf16  little-endian elements
+//  affine_int  `bits` (2..8) per element, a dense little-endian bit stream per row: element i
+//              occupies bits [i*bits, (i+1)*bits) of the row, byte k holding stream bits 8k..8k+7
+//              (so for 4 bits element 2j is the low nibble of byte j). Each row starts on a byte
+//              boundary. Codes are unsigned q in [0, 2^bits - 1]; w = scale * (q - zero), where
+//              zero is the stored f16 zero-point (asymmetric) or 2^(bits-1) (symmetric).
+//  nf4         4-bit codes packed as affine_int bits=4; w = absmax * kNf4Codebook[q].
+//              group_size is the block (64 by default). absmax is the f32 `scales` entry, or
+//              with double quantization an u8 code: absmax = nested_offset +
+//              nested_scales[i / 256] * (code - 128), i the flat index of the scale.
+//  fp8_e4m3/e5m2  one byte per element (OCP E4M3FN / E5M2 codes); w = scale * fp8(q).
+//
+// scales: [rows, groups_per_row] (per-tensor: [1]) in scale_dtype. zeros: same shape, f16,
+// present only for asymmetric affine_int.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tensor/dtype.h"
+
+namespace lowbit {
+
+enum class QuantKind : uint8_t { f32, f16, bf16, affine_int, nf4, fp8_e4m3, fp8_e5m2 };
+
+inline constexpr int kPerChannel = 0;
+inline constexpr int kPerTensor = -1;
+
+struct QuantFormat {
+  QuantKind kind = QuantKind::f32;
+  int bits = 32;               // bits of one code or element
+  int group_size = kPerChannel;  // see the header comment
+  bool symmetric = true;       // affine_int: no stored zero-point
+  DType scale_dtype = DType::f32;
+  bool double_quant = false;   // nf4: scales quantized to u8 in blocks of 256
+
+  bool is_dense() const {
+    return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
+  }
+  bool has_zeros() const { return kind == QuantKind::affine_int && !symmetric; }
+  bool operator==(const QuantFormat&) const = default;
+
+  // Dense formats.
+  static QuantFormat dense(QuantKind kind);
+  // Integer affine format; scale and zero-point in f16.
+  static QuantFormat affine(int bits, int group_size, bool symmetric);
+  static QuantFormat nf4(int block = 64, bool double_quant = false);
+  // fp8 with per-channel (group_size 0) or per-tensor (-1) f32 scale.
+  static QuantFormat fp8(QuantKind kind, int group_size = kPerChannel);
+};
+
+// Throws InvalidArgument when the combination of fields is not a valid format.
+void validate_format(const QuantFormat& format);
+// A short readable name: "f32", "int4 g128 asym", "nf4 b64 dq", "fp8_e4m3 per-channel".
+std::string format_name(const QuantFormat& format);
+std::string kind_name(QuantKind kind);
+
+// Groups per row for a row of `cols` elements (1 for per-channel and per-tensor).
+int64_t groups_per_row(const QuantFormat& format, int64_t cols);
+// Bytes of one packed row of codes.
+size_t row_bytes(const QuantFormat& format, int64_t cols);
+// Number of scale entries for a [rows, cols] tensor.
+int64_t scale_count(const QuantFormat& format, int64_t rows, int64_t cols);
+// Exact bits per weight of a [rows, cols] tensor: codes + scales + zero-points (+ nested
+// scales), as stored.
+double bits_per_weight(const QuantFormat& format, int64_t rows, int64_t cols);
+// Total stored bytes of a [rows, cols] tensor in this format.
+size_t storage_bytes(const QuantFormat& format, int64_t rows, int64_t cols);
+
+}  // namespace lowbit

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Implementation of the test data helpers.
+#include "testing/test_data.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace lowbit::testing {
+namespace fs = std::filesystem;
+
+fs::path data_dir() {
+  if (const char* env = std::getenv("LOWBIT_DATA_DIR"); env != nullptr && *env != '\0')
+    return fs::path(env);
+  return fs::path(LOWBIT_SOURCE_DIR) / ".." / "shared" / "data";
+}
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = fs::temp_directory_path() /
+          ("lowbit_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+namespace {
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+CommandResult run_lowbit(const std::string& args) {
+  TempDir tmp;
+  const fs::path out = tmp.path() / "out", err = tmp.path() / "err";
+  const std::string cmd = std::string(LOWBIT_BINARY) + " " + args + " </dev/null >" +
+                          out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+}  // namespace lowbit::testing
