@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/subcommands.h"
+#include "util/error.h"
 #include "util/log.h"
 
 namespace lowbit::cli {
@@ -17,6 +18,12 @@ int run(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only results on stdout, no progress on stderr");
   std::function<int()> action;
   for (const auto& add : subcommand_registry()) add(app, action);
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(argv[1]);
+    if (!known)
+      throw InvalidArgument(concat("unknown command '", argv[1], "'; run `lowbit --help`"));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,7 +12,14 @@ namespace lowbit::cli {
 
 using AddSubcommand = void (*)(CLI::App& app, std::function<int()>& action);
 
+void add_demo_command(CLI::App& app, std::function<int()>& action);
+void add_quantize_command(CLI::App& app, std::function<int()>& action);
+void add_eval_command(CLI::App& app, std::function<int()>& action);
+void add_generate_command(CLI::App& app, std::function<int()>& action);
+void add_inspect_command(CLI::App& app, std::function<int()>& action);
 void add_schemes_command(CLI::App& app, std::function<int()>& action);
+void add_recommend_command(CLI::App& app, std::function<int()>& action);
+void add_synth_command(CLI::App& app, std::function<int()>& action);
 
 // The explicit list, in help order (defined in subcommands.cpp).
 const std::vector<AddSubcommand>& subcommand_registry();

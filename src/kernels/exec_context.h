@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: MIT
-// ExecContext: the thread pool (and later device and scratch) passed down explicitly to kernels.
+// ExecContext: the thread pool, instruction set (and later device and scratch) passed down
+// explicitly to kernels.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "util/thread_pool.h"
 
 namespace lowbit::kernels {
 
+// Instruction sets with their own kernel paths, lowest first. scalar is portable C++ (cpu/ref);
+// avx2 also needs FMA and F16C (cpu/avx2).
+enum class Isa : uint8_t { scalar, avx2 };
+
+// The best Isa this CPU runs, lowered to $LOWBIT_ISA (scalar|avx2) when that is set; asking
+// for more than the CPU has gives what it has. Throws InvalidArgument on an unknown name.
+Isa detect_isa();
+const char* isa_name(Isa isa);
+
 struct ExecContext {
-  explicit ExecContext(int threads = 1) : pool(std::make_shared<ThreadPool>(threads)) {}
+  // Also sets OpenBLAS to one thread: linear calls sgemm from inside our own parallel regions,
+  // where BLAS threads would only oversubscribe the cores.
+  explicit ExecContext(int threads = 1);
   std::shared_ptr<ThreadPool> pool;
+  // The highest Isa kernels may use; tests lower it to check every path against the reference.
+  Isa isa = Isa::scalar;
   int threads() const { return pool->size(); }
 };
 

@@ -45,7 +45,7 @@ void silu_mul(float* gate, const float* up, int64_t n);
 // [n_keys, kv_stride] with head g at offset g * head_dim; out: [n_heads * head_dim];
 // scores: scratch of n_keys floats.
 void attention(const float* q, const float* keys, const float* values, int64_t n_keys,
-               int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-               float* out, float* scores);
+               int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out,
+               float* scores);
 
 }  // namespace lowbit::kernels

@@ -49,11 +49,17 @@ Scheme compose_scheme(int bits, int group_size, bool symmetric) {
   if (bits == 32) return find_scheme("f32");
   if (bits == 16) return find_scheme("f16");
   LB_CHECK_ARG(bits >= 2 && bits <= 8, "--bits must be 2..8, 16 or 32, got ", bits);
-  LB_CHECK_ARG(group_size >= kPerTensor, "--group-size must be > 0, 0 (per-channel) or -1 "
-               "(per-tensor), got ", group_size);
+  LB_CHECK_ARG(group_size >= kPerTensor,
+               "--group-size must be > 0, 0 (per-channel) or -1 "
+               "(per-tensor), got ",
+               group_size);
   Scheme s;
   s.format = QuantFormat::affine(bits, group_size, symmetric);
   validate_format(s.format);
+  // A composition that equals a built-in scheme is that scheme (--bits 8 --group-size 0
+  // --symmetric is w8).
+  for (const auto& builtin : builtin_schemes())
+    if (builtin.format == s.format) return builtin;
   const std::string granularity = group_size == kPerChannel  ? ""
                                   : group_size == kPerTensor ? "t"
                                                              : concat("g", group_size);

@@ -19,6 +19,11 @@ fs::path data_dir() {
   return fs::path(LOWBIT_SOURCE_DIR) / ".." / "shared" / "data";
 }
 
+bool data_required() {
+  const char* env = std::getenv("LOWBIT_REQUIRE_DATA");
+  return env != nullptr && std::string(env) == "1";
+}
+
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
   path_ = fs::temp_directory_path() /

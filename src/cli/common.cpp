@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// Shared CLI helpers.
+#include "cli/common.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "model/llama_config.h"
+#include "util/check.h"
+
+namespace lowbit::cli {
+
+void add_model_options(CLI::App* cmd, ModelOptions& o) {
+  cmd->add_option("-m,--model", o.model,
+                  "HF directory, .gguf file, llama2.c .bin or lowbit checkpoint")
+      ->required();
+  cmd->add_option("--tokenizer", o.tokenizer, "Tokenizer file (llama2.c tokenizer.bin)");
+  cmd->add_option("-t,--threads", o.threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_scheme_options(CLI::App* cmd, SchemeOptions& o) {
+  cmd->add_option("-s,--scheme", o.scheme, "Scheme name (see `lowbit schemes`)");
+  cmd->add_option("--bits", o.bits, "Compose a scheme: integer bits 2..8 (16 = f16, 32 = f32)");
+  cmd->add_option("--group-size", o.group_size,
+                  "With --bits: group size along the input (0 = per-channel, -1 = per-tensor)");
+  cmd->add_flag("--symmetric", o.symmetric, "With --bits: symmetric (no zero-point)");
+}
+
+std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& o) {
+  LB_CHECK_ARG(o.scheme.empty() || o.bits == 0, "give either --scheme or --bits, not both");
+  if (!o.scheme.empty()) return quant::find_scheme(o.scheme);
+  if (o.bits != 0) return quant::compose_scheme(o.bits, o.group_size, o.symmetric);
+  return std::nullopt;
+}
+
+ModelSource open_model(const ModelOptions& o) {
+  // The config is checked before any weight is read, so a config error is reported as such.
+  model::LlamaConfig::from_json(load_model_config(o.model));
+  std::optional<std::filesystem::path> tok;
+  if (!o.tokenizer.empty()) tok = o.tokenizer;
+  return load_model_source(o.model, tok);
+}
+
+kernels::ExecContext make_context(const ModelOptions& o) { return kernels::ExecContext(o.threads); }
+
+const Tokenizer& require_tokenizer(const ModelSource& source) {
+  LB_CHECK_ARG(source.tokenizer != nullptr, source.path.string(),
+               ": no tokenizer found (give --tokenizer FILE)");
+  return *source.tokenizer;
+}
+
+void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 4) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", bytes, units[u]);
+  return buf;
+}
+
+}  // namespace lowbit::cli

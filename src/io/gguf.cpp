@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: MIT
+// GGUF parsing (bounds-checked cursor over the mapping) and llama conversion.
+#include "io/gguf.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <set>
+
+#include "io/hf_names.h"
+#include "numerics/half.h"
+#include "util/check.h"
+
+namespace lowbit::io {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct GgmlTypeTraits {
+  uint32_t id;
+  std::string_view name;
+  uint32_t block;  // elements per block
+  uint32_t bytes;  // bytes per block
+};
+
+// Block sizes from ggml-common.h; used to bound each tensor's data inside the file.
+constexpr std::array<GgmlTypeTraits, 32> kGgmlTypes{{
+    {0, "F32", 1, 4},         {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},
+    {3, "Q4_1", 32, 20},      {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},
+    {8, "Q8_0", 32, 34},      {9, "Q8_1", 32, 36},      {10, "Q2_K", 256, 84},
+    {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},
+    {14, "Q6_K", 256, 210},   {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66},
+    {17, "IQ2_XS", 256, 74},  {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},
+    {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110},  {22, "IQ2_S", 256, 82},
+    {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},         {25, "I16", 1, 2},
+    {26, "I32", 1, 4},        {27, "I64", 1, 8},        {28, "F64", 1, 8},
+    {29, "IQ1_M", 256, 56},   {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},
+    {35, "TQ2_0", 256, 66},   {39, "MXFP4", 32, 17},
+}};
+
+const GgmlTypeTraits* type_traits(uint32_t id) {
+  for (const auto& t : kGgmlTypes)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+// True when `s` is well-formed UTF-8 (GGUF strings must be; nlohmann refuses to dump others).
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n;
+  }
+  return true;
+}
+
+// f32 metadata values become the double of their shortest decimal form, so 1e-5f reads
+// back as 1e-05 (and converts back to the same float).
+double shortest_double(float v) {
+  char text[32];
+  const auto res = std::to_chars(text, text + sizeof(text), v);
+  double d = v;
+  std::from_chars(text, res.ptr, d);
+  return d;
+}
+
+// Bounds-checked little-endian reader over the mapped file.
+class Cursor {
+ public:
+  Cursor(const std::string& path, const uint8_t* data, size_t size)
+      : path_(path), data_(data), size_(size) {}
+
+  size_t pos() const { return pos_; }
+  size_t remaining() const { return size_ - pos_; }
+  void set_v1(bool v1) { v1_ = v1; }
+
+  template <typename T>
+  T read(std::string_view what) {
+    need(sizeof(T), what);
+    T v;
+    std::memcpy(&v, data_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  // Counts and lengths: u32 in GGUF v1, u64 later.
+  uint64_t count(std::string_view what) {
+    return v1_ ? read<uint32_t>(what) : read<uint64_t>(what);
+  }
+  size_t count_size() const { return v1_ ? 4 : 8; }
+  std::string string(std::string_view what) {
+    const uint64_t n = count(what);
+    need(n, what);
+    std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
+    pos_ += n;
+    LB_CHECK_FORMAT(valid_utf8(s), path_, ": ", what, " at byte ", pos_ - n, " is not valid UTF-8");
+    return s;
+  }
+  void need(uint64_t n, std::string_view what) const {
+    LB_CHECK_FORMAT(n <= remaining(), path_, ": truncated: ", what, " at byte ", pos_, " needs ", n,
+                    " bytes, ", remaining(), " left");
+  }
+
+ private:
+  const std::string& path_;
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+  bool v1_ = false;
+};
+
+// The smallest encoding of one value of GGUF type `type` (to bound array counts): scalar
+// sizes by type id, a string's length field, an array's element type and count.
+uint64_t min_value_size(uint32_t type, size_t count_size) {
+  constexpr std::array<uint8_t, 13> kScalarBytes = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+  if (type == 8) return count_size;
+  if (type == 9) return 4 + count_size;
+  return type < kScalarBytes.size() ? kScalarBytes[type] : 1;
+}
+
+json read_value(Cursor& in, const std::string& path, const std::string& key, uint32_t type,
+                int depth) {
+  switch (type) {
+    case 0:
+      return in.read<uint8_t>(key);
+    case 1:
+      return in.read<int8_t>(key);
+    case 2:
+      return in.read<uint16_t>(key);
+    case 3:
+      return in.read<int16_t>(key);
+    case 4:
+      return in.read<uint32_t>(key);
+    case 5:
+      return in.read<int32_t>(key);
+    case 6:
+      return shortest_double(in.read<float>(key));
+    case 7: {
+      const auto b = in.read<uint8_t>(key);
+      LB_CHECK_FORMAT(b <= 1, path, ": key '", key, "': bool value ", int{b}, " is not 0 or 1");
+      return b == 1;
+    }
+    case 8:
+      return in.string(key);
+    case 9: {
+      LB_CHECK_FORMAT(depth < 8, path, ": key '", key, "': arrays nested too deeply");
+      const auto elem = in.read<uint32_t>(key);
+      const uint64_t n = in.count(key);
+      // Every element takes at least min_value_size bytes: refuse counts the file cannot hold
+      // before building anything.
+      LB_CHECK_FORMAT(n <= in.remaining() / min_value_size(elem, in.count_size()), path, ": key '",
+                      key, "': array of ", n, " elements exceeds the file");
+      json array = json::array();
+      for (uint64_t i = 0; i < n; ++i) array.push_back(read_value(in, path, key, elem, depth + 1));
+      return array;
+    }
+    case 10:
+      return in.read<uint64_t>(key);
+    case 11:
+      return in.read<int64_t>(key);
+    case 12:
+      return in.read<double>(key);
+    default:
+      throw FormatError(concat(path, ": key '", key, "': unknown value type ", type));
+  }
+}
+
+std::string string_value(const json& m, const std::string& path, const std::string& key,
+                         const std::string& fallback) {
+  if (!m.contains(key)) return fallback;
+  LB_CHECK_FORMAT(m.at(key).is_string(), path, ": GGUF key '", key, "' must be a string");
+  return m.at(key).get<std::string>();
+}
+
+uint64_t checked_mul(uint64_t a, uint64_t b, bool& overflow) {
+  uint64_t r = 0;
+  overflow = overflow || __builtin_mul_overflow(a, b, &r);
+  return r;
+}
+
+}  // namespace
+
+std::string ggml_type_name(uint32_t type) {
+  const GgmlTypeTraits* t = type_traits(type);
+  return t != nullptr ? std::string(t->name) : concat("type ", type);
+}
+
+Shape GgufTensorInfo::shape() const {
+  Shape s;
+  for (auto it = ne.rbegin(); it != ne.rend(); ++it) s.push_back(static_cast<int64_t>(*it));
+  return s;
+}
+
+GgufFile GgufFile::open(const fs::path& fs_path) {
+  GgufFile g;
+  g.file_ = MappedFile::open(fs_path.string());
+  const std::string& path = g.file_->path();
+  Cursor in(path, g.file_->data(), g.file_->size());
+  const auto magic = in.read<uint32_t>("magic");
+  LB_CHECK_FORMAT(magic == 0x46554747u, path, ": not a GGUF file (bad magic)");
+  g.version_ = in.read<uint32_t>("version");
+  LB_CHECK_FORMAT(g.version_ >= 1 && g.version_ <= 3, path, ": unsupported GGUF version ",
+                  g.version_, " (lowbit reads versions 1 to 3, little-endian)");
+  in.set_v1(g.version_ == 1);
+  const uint64_t n_tensors = in.count("tensor count");
+  const uint64_t n_kv = in.count("KV count");
+  // A KV pair takes at least a key length, a type and one byte; a tensor info at least a name
+  // length, n_dims, type and offset.
+  LB_CHECK_FORMAT(n_kv <= in.remaining() / (in.count_size() + 5), path, ": KV count ", n_kv,
+                  " exceeds the file");
+  LB_CHECK_FORMAT(n_tensors <= in.remaining() / (in.count_size() + 16), path, ": tensor count ",
+                  n_tensors, " exceeds the file");
+
+  for (uint64_t i = 0; i < n_kv; ++i) {
+    const std::string key = in.string("KV key");
+    LB_CHECK_FORMAT(!g.metadata_.contains(key), path, ": key '", key, "' appears twice");
+    const auto type = in.read<uint32_t>(key);
+    g.metadata_[key] = read_value(in, path, key, type, 0);
+  }
+  if (g.metadata_.contains("general.alignment")) {
+    const json& a = g.metadata_["general.alignment"];
+    LB_CHECK_FORMAT(a.is_number_unsigned() && a.get<uint64_t>() > 0 &&
+                        a.get<uint64_t>() <= (uint64_t{1} << 30) &&
+                        (a.get<uint64_t>() & (a.get<uint64_t>() - 1)) == 0,
+                    path, ": general.alignment ", a.dump(), " is not a power of two");
+    g.alignment_ = a.get<uint64_t>();
+  }
+
+  for (uint64_t i = 0; i < n_tensors; ++i) {
+    GgufTensorInfo t;
+    t.name = in.string("tensor name");
+    const std::string where = concat(path, ": tensor '", t.name, "'");
+    LB_CHECK_FORMAT(g.index_.emplace(t.name, g.tensors_.size()).second, where, " appears twice");
+    const auto n_dims = in.read<uint32_t>(t.name);
+    LB_CHECK_FORMAT(n_dims >= 1 && n_dims <= 4, where, ": ", n_dims, " dimensions (1..4 allowed)");
+    for (uint32_t d = 0; d < n_dims; ++d) t.ne.push_back(in.count(t.name));
+    t.type = in.read<uint32_t>(t.name);
+    t.offset = in.read<uint64_t>(t.name);
+    g.tensors_.push_back(std::move(t));
+  }
+  g.data_offset_ = (in.pos() + g.alignment_ - 1) / g.alignment_ * g.alignment_;
+  const uint64_t file_size = g.file_->size();
+  LB_CHECK_FORMAT(g.tensors_.empty() || g.data_offset_ <= file_size, path,
+                  ": truncated before the data section (byte ", g.data_offset_, ")");
+  const uint64_t data_size = g.data_offset_ <= file_size ? file_size - g.data_offset_ : 0;
+
+  for (GgufTensorInfo& t : g.tensors_) {
+    const std::string where = concat(path, ": tensor '", t.name, "'");
+    LB_CHECK_FORMAT(t.offset % g.alignment_ == 0, where, ": offset ", t.offset,
+                    " is not a multiple of the alignment ", g.alignment_);
+    const GgmlTypeTraits* traits = type_traits(t.type);
+    if (traits == nullptr) continue;  // refused by tensor() if anyone asks for it
+    LB_CHECK_FORMAT(t.ne[0] % traits->block == 0, where, ": ne[0] = ", t.ne[0],
+                    " is not a multiple of the ", traits->name, " block size ", traits->block);
+    bool overflow = false;
+    uint64_t n = 1;
+    for (uint64_t d : t.ne) n = checked_mul(n, d, overflow);
+    const uint64_t bytes = checked_mul(n / traits->block, traits->bytes, overflow);
+    LB_CHECK_FORMAT(!overflow && t.offset <= data_size && bytes <= data_size - t.offset, where,
+                    ": data [", t.offset, ", ", t.offset + bytes, ") lies outside the ", data_size,
+                    "-byte data section");
+    t.size = static_cast<size_t>(bytes);
+    t.data = g.file_->data() + g.data_offset_ + t.offset;
+  }
+  return g;
+}
+
+const GgufTensorInfo* GgufFile::find(std::string_view name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
+  const std::string where = concat(path(), ": tensor '", t.name, "'");
+  const auto unsupported = [&] {
+    return Unsupported(concat(where, " has ggml type ", ggml_type_name(t.type), " (", t.type,
+                              "), which lowbit does not read"));
+  };
+  // Unknown types were not bounds-checked by open(), so their dims must not be multiplied.
+  if (type_traits(t.type) == nullptr) throw unsupported();
+  const Shape shape = t.shape();
+  for (int64_t d : shape) LB_CHECK_FORMAT(d > 0, where, ": empty dimension");
+  const int64_t cols = static_cast<int64_t>(t.ne[0]);
+  const int64_t rows = numel(shape) / cols;
+  auto dense = [&](QuantKind kind, size_t elem) {
+    // Borrow unless an alignment below the element size left the bytes misaligned.
+    Buffer b = reinterpret_cast<uintptr_t>(t.data) % elem == 0
+                   ? Buffer::borrow(file_, t.data, t.size)
+                   : Buffer::copy_of(t.data, t.size);
+    return QuantizedTensor::dense(kind, shape, std::move(b));
+  };
+  QuantizedTensor q;
+  switch (t.type) {
+    case kGgmlF32:
+      return dense(QuantKind::f32, 4);
+    case kGgmlF16:
+      return dense(QuantKind::f16, 2);
+    case kGgmlBF16:
+      return dense(QuantKind::bf16, 2);
+    case kGgmlQ8_0:
+    case kGgmlQ4_0: {
+      // Block: f16 d, then 32 int8 (Q8_0) or 16 bytes of nibbles (Q4_0).
+      const bool q8 = t.type == kGgmlQ8_0;
+      q.format = QuantFormat::affine(q8 ? 8 : 4, 32, true);
+      q.shape = shape;
+      const size_t blocks = static_cast<size_t>(rows * (cols / 32));
+      const size_t block_bytes = q8 ? 34 : 18;
+      q.codes = Buffer::allocate(static_cast<size_t>(rows) * q.row_bytes());
+      q.scales = Buffer::allocate(blocks * 2);
+      uint8_t* codes = q.codes.mutable_data();
+      uint8_t* scales = q.scales.mutable_data();
+      for (size_t b = 0; b < blocks; ++b) {
+        const uint8_t* src = t.data + b * block_bytes;
+        std::memcpy(scales + 2 * b, src, 2);  // the f16 d, bit for bit
+        const uint8_t* qs = src + 2;
+        if (q8) {
+          // int8 q in [-128, 127] -> unsigned code q + 128; symmetric zero is 128.
+          for (int j = 0; j < 32; ++j) codes[b * 32 + j] = static_cast<uint8_t>(qs[j] ^ 0x80u);
+        } else {
+          // Element j < 16 is the low nibble of qs[j], element j + 16 the high nibble; lowbit
+          // puts element 2k in the low and 2k + 1 in the high nibble of byte k. Zero is 8.
+          auto element = [&](int j) { return j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4; };
+          for (int k = 0; k < 16; ++k)
+            codes[b * 16 + k] = static_cast<uint8_t>(element(2 * k) | element(2 * k + 1) << 4);
+        }
+      }
+      q.validate(t.name);
+      return q;
+    }
+    case kGgmlQ4_1: {
+      // Block: f16 d, f16 m, 16 bytes of nibbles in Q4_0 order; y = d * q + m.
+      const size_t blocks = static_cast<size_t>(rows * (cols / 32));
+      Buffer out = Buffer::allocate(blocks * 32 * sizeof(float));
+      auto* y = out.as_mutable<float>();
+      for (size_t b = 0; b < blocks; ++b) {
+        const uint8_t* src = t.data + b * 20;
+        uint16_t dh, mh;
+        std::memcpy(&dh, src, 2);
+        std::memcpy(&mh, src + 2, 2);
+        const float d = f16_to_f32(dh), m = f16_to_f32(mh);
+        for (int j = 0; j < 16; ++j) {
+          y[b * 32 + j] = static_cast<float>(src[4 + j] & 0xF) * d + m;
+          y[b * 32 + j + 16] = static_cast<float>(src[4 + j] >> 4) * d + m;
+        }
+      }
+      return QuantizedTensor::dense(QuantKind::f32, shape, std::move(out));
+    }
+    default:
+      throw unsupported();
+  }
+}
+
+TensorMap GgufFile::hf_tensors() const {
+  std::vector<std::pair<std::string, const GgufTensorInfo*>> named;
+  for (const GgufTensorInfo& t : tensors_) {
+    if (t.name == "rope_freqs.weight") {
+      named.emplace_back(t.name, &t);
+      continue;
+    }
+    auto hf = hf_name_from_gguf(t.name);
+    if (!hf)
+      throw Unsupported(
+          concat(path(), ": tensor '", t.name, "' has no Hugging Face Llama equivalent"));
+    named.emplace_back(std::move(*hf), &t);
+  }
+  std::sort(named.begin(), named.end(),
+            [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
+  TensorMap map;
+  for (const auto& [name, info] : named) {
+    LB_CHECK_FORMAT(!map.contains(name), path(), ": tensor '", info->name, "' maps to ", name,
+                    " twice");
+    map.add(name, tensor(*info));
+  }
+  return map;
+}
+
+json GgufFile::hf_config() const {
+  const std::string arch = string_value(metadata_, path(), "general.architecture", "llama");
+  if (arch != "llama")
+    throw Unsupported(
+        concat(path(), ": GGUF architecture '", arch, "' is not supported (lowbit reads 'llama')"));
+  auto integer = [&](const std::string& key, std::optional<int64_t> fallback,
+                     int64_t min = 1) -> int64_t {
+    if (!metadata_.contains(key)) {
+      LB_CHECK_FORMAT(fallback.has_value(), path(), ": missing GGUF key '", key, "'");
+      return *fallback;
+    }
+    const json& v = metadata_.at(key);
+    LB_CHECK_FORMAT(
+        v.is_number_integer() && v.get<int64_t>() >= min && v.get<int64_t>() <= INT32_MAX, path(),
+        ": GGUF key '", key, "' must be an integer >= ", min);
+    return v.get<int64_t>();
+  };
+  auto positive = [&](const std::string& key, std::optional<int64_t> fallback) {
+    return integer(key, fallback);
+  };
+  auto number = [&](const std::string& key, double fallback) {
+    if (!metadata_.contains(key)) return fallback;
+    const json& v = metadata_.at(key);
+    LB_CHECK_FORMAT(v.is_number(), path(), ": GGUF key '", key, "' must be a number");
+    return v.get<double>();
+  };
+  json c;
+  c["model_type"] = "llama";
+  c["hidden_size"] = positive("llama.embedding_length", {});
+  c["intermediate_size"] = positive("llama.feed_forward_length", {});
+  c["num_hidden_layers"] = positive("llama.block_count", {});
+  const int64_t heads = positive("llama.attention.head_count", {});
+  c["num_attention_heads"] = heads;
+  c["num_key_value_heads"] = positive("llama.attention.head_count_kv", heads);
+  const int64_t head_dim =
+      positive("llama.attention.key_length", c["hidden_size"].get<int64_t>() / heads);
+  if (metadata_.contains("llama.attention.key_length")) c["head_dim"] = head_dim;
+  if (positive("llama.rope.dimension_count", head_dim) != head_dim)
+    throw Unsupported(concat(path(),
+                             ": partial RoPE (llama.rope.dimension_count != head "
+                             "dimension) is not supported"));
+  std::optional<int64_t> vocab;
+  if (metadata_.contains("tokenizer.ggml.tokens") &&
+      metadata_.at("tokenizer.ggml.tokens").is_array())
+    vocab = static_cast<int64_t>(metadata_.at("tokenizer.ggml.tokens").size());
+  if (const GgufTensorInfo* e = find("token_embd.weight"); e != nullptr && e->ne.size() == 2)
+    vocab = vocab.value_or(static_cast<int64_t>(e->ne[1]));
+  c["vocab_size"] = positive("llama.vocab_size", vocab);
+  c["max_position_embeddings"] = positive("llama.context_length", 2048);
+  c["rms_norm_eps"] = number("llama.attention.layer_norm_rms_epsilon", 1e-5);
+  c["rope_theta"] = number("llama.rope.freq_base", 10000.0);
+  const std::string scaling = string_value(metadata_, path(), "llama.rope.scaling.type", "none");
+  if (scaling != "none")
+    c["rope_scaling"] = {{"rope_type", scaling},
+                         {"factor", number("llama.rope.scaling.factor", 1.0)}};
+  c["tie_word_embeddings"] = find("output.weight") == nullptr;
+  c["attention_bias"] = find("blk.0.attn_q.bias") != nullptr;
+  c["bos_token_id"] = integer("tokenizer.ggml.bos_token_id", 1, 0);
+  c["eos_token_id"] = integer("tokenizer.ggml.eos_token_id", 2, 0);
+  c["lowbit_rope_interleaved"] = true;
+  return c;
+}
+
+std::optional<SpmVocab> GgufFile::spm_vocab() const {
+  if (string_value(metadata_, path(), "tokenizer.ggml.model", "") != "llama") return std::nullopt;
+  const std::string where = concat(path(), ": tokenizer.ggml.");
+  const json& tokens = metadata_.value("tokenizer.ggml.tokens", json());
+  LB_CHECK_FORMAT(tokens.is_array() && !tokens.empty(), where, "tokens is missing");
+  const size_t n = tokens.size();
+  SpmVocab v;
+  v.scores.assign(n, 0.0f);
+  v.types.assign(n, 1);
+  for (const json& t : tokens) {
+    LB_CHECK_FORMAT(t.is_string(), where, "tokens holds a non-string");
+    v.pieces.push_back(t.get<std::string>());
+  }
+  if (metadata_.contains("tokenizer.ggml.scores")) {
+    const json& s = metadata_.at("tokenizer.ggml.scores");
+    LB_CHECK_FORMAT(s.is_array() && s.size() == n, where, "scores must have ", n, " numbers");
+    for (size_t i = 0; i < n; ++i) {
+      LB_CHECK_FORMAT(s[i].is_number(), where, "scores holds a non-number");
+      v.scores[i] = s[i].get<float>();
+    }
+  }
+  if (metadata_.contains("tokenizer.ggml.token_type")) {
+    const json& s = metadata_.at("tokenizer.ggml.token_type");
+    LB_CHECK_FORMAT(s.is_array() && s.size() == n, where, "token_type must have ", n, " ints");
+    for (size_t i = 0; i < n; ++i) {
+      LB_CHECK_FORMAT(s[i].is_number_integer(), where, "token_type holds a non-integer");
+      v.types[i] = s[i].get<int32_t>();
+    }
+  }
+  auto id = [&](const char* key, int32_t fallback) {
+    const json& j = metadata_.value(concat("tokenizer.ggml.", key), json(fallback));
+    LB_CHECK_FORMAT(j.is_number_integer() && j.get<int64_t>() >= -1 &&
+                        j.get<int64_t>() < static_cast<int64_t>(n),
+                    where, key, " is not a token id");
+    return j.get<int32_t>();
+  };
+  v.bos_id = id("bos_token_id", 1);
+  v.eos_id = id("eos_token_id", 2);
+  v.unk_id = id("unknown_token_id", 0);
+  const json& prefix = metadata_.value("tokenizer.ggml.add_space_prefix", json(true));
+  v.add_dummy_prefix = !prefix.is_boolean() || prefix.get<bool>();
+  return v;
+}
+
+}  // namespace lowbit::io

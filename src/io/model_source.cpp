@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// Opening any supported model path as a ModelSource: dispatch on what the path is.
+#include "io/model_source.h"
+
+#include <cstring>
+#include <fstream>
+
+#include "io/checkpoint.h"
+#include "io/gguf.h"
+#include "io/llama2c.h"
+#include "io/safetensors.h"
+#include "util/atomic_file.h"
+#include "util/check.h"
+
+namespace lowbit {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json read_json_file(const fs::path& path) {
+  const std::string text = read_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(concat(path.string(), ": invalid JSON: ", e.what()));
+  }
+}
+
+bool is_gguf(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::string(magic, 4) == "GGUF";
+}
+
+bool is_lowbit_checkpoint(const nlohmann::json& config) {
+  return config.is_object() && config.contains("quantization") &&
+         config["quantization"].is_object() && config["quantization"].contains("format_version");
+}
+
+int32_t vocab_size_of(const nlohmann::json& config) {
+  LB_CHECK_FORMAT(config.contains("vocab_size") && config["vocab_size"].is_number_integer(),
+                  "config: missing field 'vocab_size'");
+  return config["vocab_size"].get<int32_t>();
+}
+
+// The tokenizer stored in a directory: tokenizer.json, else a llama2.c tokenizer.bin.
+std::shared_ptr<Tokenizer> directory_tokenizer(const fs::path& dir, const nlohmann::json& config) {
+  if (fs::exists(dir / "tokenizer.json")) return load_tokenizer_json(dir / "tokenizer.json");
+  if (fs::exists(dir / "tokenizer.bin"))
+    return load_llama2c_tokenizer(dir / "tokenizer.bin", vocab_size_of(config));
+  return nullptr;
+}
+
+// llama2.c tokenizer beside a .bin: tokenizer.bin, tok<vocab>.bin, then any tok*.bin.
+std::optional<fs::path> find_llama2c_tokenizer(const fs::path& model, int32_t vocab) {
+  const fs::path dir = model.has_parent_path() ? model.parent_path() : fs::path(".");
+  for (const fs::path& p : {dir / "tokenizer.bin", dir / concat("tok", vocab, ".bin")})
+    if (fs::exists(p)) return p;
+  std::optional<fs::path> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("tok", 0) == 0 && entry.path().extension() == ".bin" &&
+        (!found || entry.path() < *found))
+      found = entry.path();
+  }
+  return found;
+}
+
+ModelSource open_directory(const fs::path& dir) {
+  const fs::path config_path = dir / "config.json";
+  LB_CHECK_FORMAT(fs::exists(config_path), dir.string(), ": no config.json in the directory");
+  ModelSource s;
+  s.path = dir;
+  s.config = read_json_file(config_path);
+  LB_CHECK_FORMAT(s.config.is_object(), config_path.string(), ": not a JSON object");
+  if (is_lowbit_checkpoint(s.config)) {
+    io::Checkpoint ckpt = io::read_checkpoint(dir);
+    s.format = "lowbit";
+    s.config = std::move(ckpt.config);
+    s.quantization = std::move(ckpt.quantization);
+    s.tensors = std::move(ckpt.tensors);
+  } else {
+    s.format = "hf";
+    const fs::path single = dir / "model.safetensors";
+    const fs::path index = dir / "model.safetensors.index.json";
+    LB_CHECK_FORMAT(fs::exists(single) || fs::exists(index), dir.string(),
+                    ": no model.safetensors or model.safetensors.index.json");
+    s.tensors = io::read_safetensors_tensors(fs::exists(single) ? single : index);
+  }
+  s.tokenizer = directory_tokenizer(dir, s.config);
+  return s;
+}
+
+// llama.cpp's llama2.c converter writes output.weight as a byte copy of token_embd.weight;
+// such a model is tied, and is read as one (same parameter count as the original).
+bool output_duplicates_embedding(const io::GgufFile& file) {
+  const io::GgufTensorInfo* out = file.find("output.weight");
+  const io::GgufTensorInfo* emb = file.find("token_embd.weight");
+  return out != nullptr && emb != nullptr && out->data != nullptr && emb->data != nullptr &&
+         out->type == emb->type && out->ne == emb->ne && out->size == emb->size &&
+         std::memcmp(out->data, emb->data, out->size) == 0;
+}
+
+nlohmann::json gguf_config(const io::GgufFile& file) {
+  nlohmann::json config = file.hf_config();
+  if (output_duplicates_embedding(file)) config["tie_word_embeddings"] = true;
+  return config;
+}
+
+ModelSource open_gguf(const fs::path& path) {
+  const io::GgufFile file = io::GgufFile::open(path);
+  ModelSource s;
+  s.path = path;
+  s.format = "gguf";
+  s.config = gguf_config(file);
+  s.tensors = file.hf_tensors();
+  if (output_duplicates_embedding(file)) s.tensors.erase("lm_head.weight");
+  if (auto vocab = file.spm_vocab()) s.tokenizer = make_spm_tokenizer(std::move(*vocab));
+  return s;
+}
+
+ModelSource open_llama2c(const fs::path& path, const std::optional<fs::path>& tokenizer_path) {
+  io::Llama2cModel m = io::read_llama2c(path);
+  ModelSource s;
+  s.path = path;
+  s.format = "llama2c";
+  s.config = std::move(m.config);
+  s.tensors = std::move(m.tensors);
+  const int32_t vocab = vocab_size_of(s.config);
+  const std::optional<fs::path> tok = tokenizer_path ? tokenizer_path
+                                                     : find_llama2c_tokenizer(path, vocab);
+  if (tok) s.tokenizer = load_llama2c_tokenizer(*tok, vocab);
+  return s;
+}
+
+}  // namespace
+
+ModelSource load_model_source(const fs::path& path, const std::optional<fs::path>& tokenizer_path) {
+  LB_CHECK_ARG(fs::exists(path), path.string(), ": no such file or directory");
+  if (tokenizer_path)
+    LB_CHECK_ARG(fs::exists(*tokenizer_path), tokenizer_path->string(), ": no such tokenizer file");
+  ModelSource s;
+  if (fs::is_directory(path)) {
+    s = open_directory(path);
+  } else if (is_gguf(path)) {
+    s = open_gguf(path);
+  } else {
+    s = open_llama2c(path, tokenizer_path);
+  }
+  if (tokenizer_path && s.format != "llama2c") {
+    const std::string ext = tokenizer_path->extension().string();
+    s.tokenizer = ext == ".json" ? std::shared_ptr<Tokenizer>(load_tokenizer_json(*tokenizer_path))
+                                 : std::shared_ptr<Tokenizer>(load_llama2c_tokenizer(
+                                       *tokenizer_path, vocab_size_of(s.config)));
+  }
+  return s;
+}
+
+nlohmann::json load_model_config(const fs::path& path) {
+  LB_CHECK_ARG(fs::exists(path), path.string(), ": no such file or directory");
+  if (fs::is_directory(path)) {
+    const fs::path config_path = path / "config.json";
+    LB_CHECK_FORMAT(fs::exists(config_path), path.string(), ": no config.json in the directory");
+    return read_json_file(config_path);
+  }
+  if (is_gguf(path)) return gguf_config(io::GgufFile::open(path));
+  return io::read_llama2c_config(path);
+}
+
+}  // namespace lowbit

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// WeightView: a QuantizedTensor resolved once per call into raw pointers and sizes, the only
+// form the per-format row kernels below dispatch see (they trust it; see kernels.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/quantized_tensor.h"
+
+namespace lowbit::kernels::cpu {
+
+struct WeightView {
+  QuantKind kind = QuantKind::f32;
+  int bits = 32;
+  bool symmetric = true;
+  bool per_tensor = false;    // one scale (and zero) for the whole tensor
+  bool double_quant = false;  // nf4: scales are u8 codes decoded through nested_scales
+  bool f16_scales = false;    // scales stored as f16 (else f32, or u8 with double_quant)
+  int64_t rows = 0;           // N (output features)
+  int64_t cols = 0;           // K (input features)
+  int64_t group_len = 0;      // elements per group; cols for per-channel and per-tensor
+  int64_t groups = 1;         // groups per row; the last one holds cols - (groups-1)*group_len
+  size_t row_bytes = 0;
+  const uint8_t* codes = nullptr;          // [rows, row_bytes]
+  const uint8_t* scales = nullptr;         // [rows, groups] (per-tensor: [1]) raw scale entries
+  const uint16_t* zeros = nullptr;         // [rows, groups] f16, asymmetric affine only
+  const uint8_t* nested_scales = nullptr;  // f32 [ceil(scale entries / 256)], double_quant
+  float nested_offset = 0.0f;
+
+  bool is_dense() const {
+    return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
+  }
+  const uint8_t* row(int64_t r) const { return codes + static_cast<size_t>(r) * row_bytes; }
+  // Elements of group g (only the last group of a row can be short).
+  int64_t group_size(int64_t g) const {
+    const int64_t begin = g * group_len;
+    return cols - begin < group_len ? cols - begin : group_len;
+  }
+  // Multiplier of group g of row r; 1 for dense formats.
+  float scale(int64_t r, int64_t g) const;
+  // What is subtracted from a code before scaling (affine only): the stored zero-point or
+  // 2^(bits-1) when symmetric.
+  float zero(int64_t r, int64_t g) const;
+};
+
+// Resolves `w`; the caller has checked the buffer sizes (kernels.cpp check_weight).
+WeightView make_weight_view(const QuantizedTensor& w);
+
+}  // namespace lowbit::kernels::cpu

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// LlamaModel: the forward pass of a Llama-family decoder over packed weights. forward() takes a
+// run of tokens at consecutive positions (a whole prompt or window at once, or one token when
+// decoding) and writes their next-token logits.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kernels/exec_context.h"
+#include "model/kv_cache.h"
+#include "model/llama_config.h"
+#include "model/llama_weights.h"
+
+namespace lowbit::model {
+
+class LlamaModel {
+ public:
+  LlamaModel(LlamaConfig config, LlamaWeights weights);
+
+  const LlamaConfig& config() const { return config_; }
+  const LlamaWeights& weights() const { return weights_; }
+
+  // A KV cache for up to `max_positions` positions.
+  KvCache make_cache(int64_t max_positions) const;
+
+  // Runs tokens[0..T) at positions start_pos..start_pos+T-1 (earlier positions must already
+  // be in `cache`), and writes logits[T, vocab] (row t predicts the token after tokens[t]).
+  // Throws on a token id outside the vocabulary or a position beyond the cache.
+  void forward(std::span<const int32_t> tokens, int64_t start_pos, KvCache& cache, float* logits,
+               kernels::ExecContext& ctx) const;
+
+ private:
+  void attention_block(int64_t layer, int64_t n, int64_t start_pos, KvCache& cache,
+                       kernels::ExecContext& ctx) const;
+  void mlp_block(int64_t layer, int64_t n, kernels::ExecContext& ctx) const;
+
+  LlamaConfig config_;
+  LlamaWeights weights_;
+  std::vector<float> inv_freq_;  // [head_dim / 2]
+  // Activations, resized per call: [T, dim], [T, dim], [T, q_dim], [T, kv_dim] x2, [T, q_dim],
+  // [T, hidden] x2.
+  mutable std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_;
+};
+
+}  // namespace lowbit::model

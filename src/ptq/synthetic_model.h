@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Deterministic synthetic Llama models from a fixed seed, for tests, benchmarks and the demo:
+// random weights of any Llama shape, with a handful of residual channels amplified by the
+// norms so that linear-layer inputs carry activation outliers, as trained LLMs' do.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tensor/tensor_map.h"
+
+namespace lowbit::ptq {
+
+struct SyntheticSpec {
+  int64_t dim = 256;
+  int64_t hidden_dim = 768;
+  int64_t n_layers = 4;
+  int64_t n_heads = 8;
+  int64_t n_kv_heads = 4;
+  int64_t vocab_size = 2048;
+  int64_t max_seq_len = 1024;
+  bool tie_embeddings = false;
+  uint64_t seed = 1234;
+  int64_t outlier_channels = 4;   // residual channels whose norm gain is outlier_gain
+  float outlier_gain = 20.0f;
+  float logit_scale = 3.0f;       // std of a logit for a unit-RMS final hidden state
+};
+
+// Named shapes: "demo" (about 4.6M parameters), "tiny" (2 layers, dim 64), "tinyllama-1.1b"
+// (TinyLlama-1.1B's shape: dim 2048, 22 layers, 32 heads, 4 KV heads, FFN 5632, vocab 32000).
+SyntheticSpec synthetic_preset(const std::string& name);
+
+struct SyntheticModel {
+  nlohmann::json config;       // HF config.json
+  TensorMap tensors;           // f32, HF names
+  std::string tokenizer_json;  // a Llama-2-style tokenizer.json of vocab_size tokens
+};
+
+// Same spec and seed give bit-identical weights on any machine and thread count.
+SyntheticModel make_synthetic_model(const SyntheticSpec& spec);
+
+// Writes an HF-style directory (config.json, model.safetensors, tokenizer.json) atomically.
+void write_hf_model(const std::filesystem::path& dir, const SyntheticModel& model);
+
+}  // namespace lowbit::ptq

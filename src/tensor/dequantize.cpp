@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+// Scalar reference decoding of every QuantFormat, written for clarity over speed.
+#include "tensor/dequantize.h"
+
+#include <cstring>
+
+#include "numerics/bit_pack.h"
+#include "numerics/fp8.h"
+#include "numerics/half.h"
+#include "numerics/nf4.h"
+#include "util/check.h"
+
+namespace lowbit {
+namespace {
+
+// Value of code q once its group's scale and zero are known.
+float decode_code(const QuantFormat& f, uint8_t q, float scale, float zero) {
+  switch (f.kind) {
+    case QuantKind::affine_int:
+      // q - zero is exact (small integers), so the single rounding is the product.
+      return scale * (static_cast<float>(q) - zero);
+    case QuantKind::nf4:
+      return scale * kNf4Codebook[q];
+    case QuantKind::fp8_e4m3:
+      return scale * e4m3_to_f32(q);
+    case QuantKind::fp8_e5m2:
+      return scale * e5m2_to_f32(q);
+    default:
+      return 0.0f;  // dense kinds never get here
+  }
+}
+
+void decode_dense_row(const QuantizedTensor& w, int64_t row, float* out) {
+  const int64_t cols = w.cols();
+  const uint8_t* src = w.codes.data() + static_cast<size_t>(row) * w.row_bytes();
+  switch (w.format.kind) {
+    case QuantKind::f32:
+      std::memcpy(out, src, static_cast<size_t>(cols) * sizeof(float));
+      return;
+    case QuantKind::f16:
+    case QuantKind::bf16: {
+      const bool is_f16 = w.format.kind == QuantKind::f16;
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t bits;
+        std::memcpy(&bits, src + 2 * c, sizeof(bits));
+        out[c] = is_f16 ? f16_to_f32(bits) : bf16_to_f32(bits);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace
+
+float nf4_nested_absmax(float nested_offset, float nested_scale, uint8_t code) {
+  const float step = nested_scale * static_cast<float>(static_cast<int>(code) - 128);
+  return nested_offset + step;
+}
+
+float scale_at(const QuantizedTensor& w, int64_t scale_index) {
+  const QuantFormat& f = w.format;
+  LB_CHECK_ARG(!f.is_dense() && scale_index >= 0 && scale_index < w.scale_count(), "scale index ",
+               scale_index, " out of range for ", format_name(f), " tensor ",
+               shape_string(w.shape));
+  const auto i = static_cast<size_t>(scale_index);
+  if (f.kind == QuantKind::nf4 && f.double_quant) {
+    float nested;
+    std::memcpy(&nested, w.nested_scales.data() + (i / 256) * sizeof(float), sizeof(float));
+    return nf4_nested_absmax(w.nested_offset, nested, w.scales.data()[i]);
+  }
+  if (f.scale_dtype == DType::f16) {
+    uint16_t bits;
+    std::memcpy(&bits, w.scales.data() + i * 2, sizeof(bits));
+    return f16_to_f32(bits);
+  }
+  float scale;
+  std::memcpy(&scale, w.scales.data() + i * sizeof(float), sizeof(float));
+  return scale;
+}
+
+float zero_at(const QuantizedTensor& w, int64_t scale_index) {
+  const QuantFormat& f = w.format;
+  if (f.kind != QuantKind::affine_int) return 0.0f;
+  if (f.symmetric) return static_cast<float>(1 << (f.bits - 1));
+  LB_CHECK_ARG(scale_index >= 0 && scale_index < w.scale_count(), "zero-point index ", scale_index,
+               " out of range for tensor ", shape_string(w.shape));
+  uint16_t bits;
+  std::memcpy(&bits, w.zeros.data() + static_cast<size_t>(scale_index) * 2, sizeof(bits));
+  return f16_to_f32(bits);
+}
+
+void dequantize_rows_reference(const QuantizedTensor& w, int64_t row_begin, int64_t row_end,
+                               float* out) {
+  LB_CHECK_ARG(row_begin >= 0 && row_begin <= row_end && row_end <= w.rows(), "dequantize: rows [",
+               row_begin, ", ", row_end, ") out of range for tensor ", shape_string(w.shape));
+  const QuantFormat& f = w.format;
+  const int64_t cols = w.cols();
+  const size_t stride = w.row_bytes();
+  w.validate("(being dequantized)");  // buffer sizes, so the loops below stay in bounds
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    float* dst = out + (r - row_begin) * cols;
+    if (f.is_dense()) {
+      decode_dense_row(w, r, dst);
+      continue;
+    }
+    const uint8_t* row_codes = w.codes.data() + static_cast<size_t>(r) * stride;
+    // Groups never straddle rows, so one scale and zero hold for a run of `span` columns.
+    const int64_t span = f.group_size > 0 ? f.group_size : cols;
+    for (int64_t c0 = 0; c0 < cols; c0 += span) {
+      const int64_t index = scale_index(f, cols, r, c0);
+      const float scale = scale_at(w, index);
+      const float zero = zero_at(w, index);
+      const int64_t c1 = c0 + span < cols ? c0 + span : cols;
+      for (int64_t c = c0; c < c1; ++c) {
+        const uint8_t q = f.bits == 8 ? row_codes[c] : packed_code(row_codes, c, f.bits);
+        dst[c] = decode_code(f, q, scale, zero);
+      }
+    }
+  }
+}
+
+std::vector<float> dequantize_reference(const QuantizedTensor& w) {
+  std::vector<float> out(static_cast<size_t>(w.numel()));
+  dequantize_rows_reference(w, 0, w.rows(), out.data());
+  return out;
+}
+
+}  // namespace lowbit

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// Bad input through the CLI gives one line on stderr and a non-zero exit, never a crash.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "testing/test_data.h"
+
+namespace lowbit::testing {
+namespace {
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+void expect_one_line_error(const CommandResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, code) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+void write(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary) << bytes;
+}
+
+TEST(CliErrors, UnknownSchemeAndFlags) {
+  LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
+  TempDir tmp;
+  expect_one_line_error(run_lowbit("quantize --model " + bin.string() + " --scheme w5g7 --out " +
+                                   (tmp.path() / "q").string()),
+                        2, "unknown scheme 'w5g7'");
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "q"));
+  expect_one_line_error(
+      run_lowbit("eval --model " + bin.string() + " --text " + bin.string() + " --bogus"), 2,
+      "--bogus");
+  expect_one_line_error(run_lowbit("frobnicate"), 2, "frobnicate");
+}
+
+TEST(CliErrors, MissingTokenizerIsNamed) {
+  LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
+  TempDir tmp;
+  std::filesystem::copy_file(bin, tmp.path() / "model.bin");
+  write(tmp.path() / "text.txt", "Once upon a time");
+  expect_one_line_error(run_lowbit("eval --model " + (tmp.path() / "model.bin").string() +
+                                   " --text " + (tmp.path() / "text.txt").string()),
+                        2, "tokenizer");
+}
+
+TEST(CliErrors, MalformedConfigJson) {
+  TempDir tmp;
+  write(tmp.path() / "config.json", "{\"hidden_size\": 64,, }");
+  write(tmp.path() / "model.safetensors", "");
+  expect_one_line_error(run_lowbit("inspect --model " + tmp.path().string()), 3, "config.json");
+}
+
+TEST(CliErrors, ConfigMissingFieldIsNamed) {
+  TempDir tmp;
+  write(tmp.path() / "config.json", "{\"hidden_size\": 64}");
+  expect_one_line_error(run_lowbit("inspect --model " + tmp.path().string()), 3,
+                        "intermediate_size");
+}
+
+TEST(CliErrors, TruncatedFiles) {
+  LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
+  LB_REQUIRE_DATA(gguf, "stories260K/tinyllamas-stories-260k-f32.gguf");
+  TempDir tmp;
+  for (const auto& src : {bin, gguf}) {
+    std::ifstream in(src, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto cut = tmp.path() / ("cut" + src.extension().string());
+    write(cut, bytes.substr(0, bytes.size() / 2));
+    expect_one_line_error(run_lowbit("inspect --model " + cut.string()), 3, cut.string());
+  }
+  const auto st = tmp.path() / "hf";
+  std::filesystem::create_directories(st);
+  write(st / "config.json",
+        R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":1,)"
+        R"("num_attention_heads":8,"vocab_size":512})");
+  write(st / "model.safetensors", std::string("\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10));
+  expect_one_line_error(run_lowbit("inspect --model " + st.string()), 3, "model.safetensors");
+}
+
+TEST(CliErrors, MissingModelPath) {
+  expect_one_line_error(run_lowbit("inspect --model /nonexistent/model.bin"), 2,
+                        "/nonexistent/model.bin");
+}
+
+}  // namespace
+}  // namespace lowbit::testing

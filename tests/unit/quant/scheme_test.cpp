@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// The scheme table, lookup errors and composition from flags.
+#include "quant/scheme.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "util/error.h"
+
+namespace lowbit::quant {
+namespace {
+
+TEST(Scheme, BuiltinsAreUniqueValidAndFindable) {
+  std::set<std::string> names;
+  for (const Scheme& s : builtin_schemes()) {
+    EXPECT_TRUE(names.insert(s.name).second) << "duplicate " << s.name;
+    EXPECT_NO_THROW(validate_format(s.format)) << s.name;
+    EXPECT_EQ(s.algorithm, "rtn") << s.name;
+    EXPECT_FALSE(s.description.empty()) << s.name;
+    EXPECT_EQ(&find_scheme(s.name), &s);
+  }
+  for (const char* required :
+       {"f32", "f16", "bf16", "w8", "w4g128", "w4g64", "w4g32", "w4g128-sym", "w3g128", "w3g64",
+        "w3g32", "w2g32", "fp8", "fp8-e5m2", "nf4", "nf4-dq"})
+    EXPECT_TRUE(names.count(required)) << required;
+}
+
+TEST(Scheme, BuiltinFormatsMatchTheirNames) {
+  EXPECT_EQ(find_scheme("w4g128").format, QuantFormat::affine(4, 128, false));
+  EXPECT_EQ(find_scheme("w4g128-sym").format, QuantFormat::affine(4, 128, true));
+  EXPECT_EQ(find_scheme("w8").format, QuantFormat::affine(8, kPerChannel, true));
+  EXPECT_EQ(find_scheme("w2g32").format, QuantFormat::affine(2, 32, false));
+  EXPECT_EQ(find_scheme("nf4").format, QuantFormat::nf4(64, false));
+  EXPECT_EQ(find_scheme("nf4-dq").format, QuantFormat::nf4(64, true));
+  EXPECT_EQ(find_scheme("fp8").format, QuantFormat::fp8(QuantKind::fp8_e4m3, kPerChannel));
+  EXPECT_EQ(find_scheme("fp8-e5m2").format.kind, QuantKind::fp8_e5m2);
+  EXPECT_EQ(find_scheme("bf16").format.kind, QuantKind::bf16);
+}
+
+TEST(Scheme, UnknownNameErrorNamesItAndPointsAtTheList) {
+  try {
+    find_scheme("w5g7");
+    FAIL() << "no error";
+  } catch (const InvalidArgument& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'w5g7'"), std::string::npos) << message;
+    EXPECT_NE(message.find("lowbit schemes"), std::string::npos) << message;
+  }
+}
+
+TEST(Scheme, ComposedSchemesAreNamedLikeTheBuiltins) {
+  EXPECT_EQ(compose_scheme(4, 128, false).name, "w4g128");
+  EXPECT_EQ(compose_scheme(4, 128, false).format, find_scheme("w4g128").format);
+  EXPECT_EQ(compose_scheme(3, 64, false).format, find_scheme("w3g64").format);
+  EXPECT_EQ(compose_scheme(4, 96, true).name, "w4g96-sym");
+  EXPECT_EQ(compose_scheme(5, kPerTensor, false).name, "w5t");
+  EXPECT_EQ(compose_scheme(6, kPerChannel, false).name, "w6");
+  EXPECT_EQ(compose_scheme(6, kPerChannel, false).format, QuantFormat::affine(6, 0, false));
+  EXPECT_EQ(compose_scheme(16, 128, false).name, "f16");
+  EXPECT_EQ(compose_scheme(32, 0, true).name, "f32");
+  EXPECT_EQ(compose_scheme(4, 128, true).algorithm, "rtn");
+}
+
+TEST(Scheme, ComposeRejectsInvalidCombinations) {
+  for (int bits : {0, 1, 9, 12, 64})
+    EXPECT_THROW(compose_scheme(bits, 128, false), InvalidArgument);
+  EXPECT_THROW(compose_scheme(4, -2, false), InvalidArgument);
+  try {
+    compose_scheme(1, 128, false);
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("--bits"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Scheme, BitsPerWeightIsTheFormatArithmetic) {
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("w4g128"), 4096, 4096), 4.25);
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("w4g128-sym"), 4096, 4096), 4.125);
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("nf4"), 4096, 4096), 4.5);
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("w8"), 4096, 4096), 8 + 16.0 / 4096);
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("f16"), 4096, 4096), 16.0);
+  // 4 + 8/64 + 32/(64*256) + the 32-bit offset over the tensor
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("nf4-dq"), 4096, 4096),
+                   4 + 0.125 + 32.0 / 16384 + 32.0 / (4096.0 * 4096.0));
+  EXPECT_NEAR(scheme_bits_per_weight(find_scheme("nf4-dq"), 4096, 4096), 4.127, 1e-3);
+  // Ragged: 200 columns in groups of 128 still store two groups per row.
+  EXPECT_DOUBLE_EQ(scheme_bits_per_weight(find_scheme("w4g128"), 1, 200),
+                   8.0 * (100 + 2 * 2 + 2 * 2) / 200);
+}
+
+}  // namespace
+}  // namespace lowbit::quant
