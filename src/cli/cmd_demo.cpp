@@ -32,12 +32,13 @@ struct DemoArgs {
   std::string keep;  // directory to keep the synthetic model in
 };
 
-// Samples `n` tokens from the model at temperature 1, as sequences of `ctx` tokens each
-// starting with BOS, and returns their text.
-std::string sample_text(const model::LlamaModel& m, const Tokenizer& tok, int64_t n, int64_t ctx,
-                        uint64_t seed, kernels::ExecContext& ec) {
+// Samples `n` tokens from the model at temperature 1, as sequences of up to `ctx` tokens each
+// starting with BOS. The stream is scored as generated: re-tokenizing its text would not give
+// the same ids, since sampled pieces need not be the tokenizer's canonical split.
+std::vector<int32_t> sample_tokens(const model::LlamaModel& m, const Tokenizer& tok, int64_t n,
+                                   int64_t ctx, uint64_t seed, kernels::ExecContext& ec) {
   model::Sampler sampler(1.0f, seed);
-  std::string text;
+  std::vector<int32_t> stream;
   std::vector<float> logits(static_cast<size_t>(m.config().vocab_size));
   model::KvCache cache = m.make_cache(ctx);
   for (int64_t made = 0; made < n;) {
@@ -49,9 +50,9 @@ std::string sample_text(const model::LlamaModel& m, const Tokenizer& tok, int64_
       if (next == tok.bos_id() || next == tok.eos_id()) break;
       seq.push_back(next);
     }
-    text += tok.decode(seq) + "\n\n";
+    stream.insert(stream.end(), seq.begin(), seq.end());
   }
-  return text;
+  return stream;
 }
 
 // Greedy decode speed in tokens per second over `steps` tokens after a BOS.
@@ -85,8 +86,7 @@ int run_demo(const DemoArgs& a) {
   auto baseline = ptq::build_model(source.config, source.tensors);
 
   log_info("demo: sampling ", a.text_tokens, " tokens of evaluation text from the f32 model");
-  const std::string text = sample_text(*baseline, tok, a.text_tokens, a.ctx, a.seed, ec);
-  const std::vector<int32_t> tokens = tok.encode(text, true);
+  const std::vector<int32_t> tokens = sample_tokens(*baseline, tok, a.text_tokens, a.ctx, a.seed, ec);
   const eval::EvalOptions options{a.ctx, eval::Protocol::gptq, 0};
 
   std::vector<std::string> names = a.schemes;

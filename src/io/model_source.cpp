@@ -9,32 +9,17 @@
 #include "io/gguf.h"
 #include "io/llama2c.h"
 #include "io/safetensors.h"
-#include "util/atomic_file.h"
 #include "util/check.h"
 
 namespace lowbit {
 namespace fs = std::filesystem;
 namespace {
 
-nlohmann::json read_json_file(const fs::path& path) {
-  const std::string text = read_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(concat(path.string(), ": invalid JSON: ", e.what()));
-  }
-}
-
 bool is_gguf(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   in.read(magic, 4);
   return in.gcount() == 4 && std::string(magic, 4) == "GGUF";
-}
-
-bool is_lowbit_checkpoint(const nlohmann::json& config) {
-  return config.is_object() && config.contains("quantization") &&
-         config["quantization"].is_object() && config["quantization"].contains("format_version");
 }
 
 int32_t vocab_size_of(const nlohmann::json& config) {
@@ -67,25 +52,19 @@ std::optional<fs::path> find_llama2c_tokenizer(const fs::path& model, int32_t vo
 }
 
 ModelSource open_directory(const fs::path& dir) {
-  const fs::path config_path = dir / "config.json";
-  LB_CHECK_FORMAT(fs::exists(config_path), dir.string(), ": no config.json in the directory");
   ModelSource s;
   s.path = dir;
-  s.config = read_json_file(config_path);
-  LB_CHECK_FORMAT(s.config.is_object(), config_path.string(), ": not a JSON object");
-  if (is_lowbit_checkpoint(s.config)) {
+  if (io::is_lowbit_checkpoint(dir)) {
     io::Checkpoint ckpt = io::read_checkpoint(dir);
     s.format = "lowbit";
     s.config = std::move(ckpt.config);
     s.quantization = std::move(ckpt.quantization);
     s.tensors = std::move(ckpt.tensors);
   } else {
+    io::HfModel hf = io::read_hf_directory(dir);
     s.format = "hf";
-    const fs::path single = dir / "model.safetensors";
-    const fs::path index = dir / "model.safetensors.index.json";
-    LB_CHECK_FORMAT(fs::exists(single) || fs::exists(index), dir.string(),
-                    ": no model.safetensors or model.safetensors.index.json");
-    s.tensors = io::read_safetensors_tensors(fs::exists(single) ? single : index);
+    s.config = std::move(hf.config);
+    s.tensors = std::move(hf.tensors);
   }
   s.tokenizer = directory_tokenizer(dir, s.config);
   return s;
@@ -161,7 +140,9 @@ nlohmann::json load_model_config(const fs::path& path) {
   if (fs::is_directory(path)) {
     const fs::path config_path = path / "config.json";
     LB_CHECK_FORMAT(fs::exists(config_path), path.string(), ": no config.json in the directory");
-    return read_json_file(config_path);
+    nlohmann::json config = io::read_config_json(config_path);
+    if (config.is_object()) config.erase("quantization");
+    return config;
   }
   if (is_gguf(path)) return gguf_config(io::GgufFile::open(path));
   return io::read_llama2c_config(path);

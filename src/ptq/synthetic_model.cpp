@@ -115,7 +115,10 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
     // Residual-stream writers (o, down) are scaled down so activations stay bounded in depth.
     const bool writer = name.find("o_proj") != std::string::npos ||
                         name.find("down_proj") != std::string::npos;
-    const double std_dev = (writer ? 0.5 : 1.0) / std::sqrt(static_cast<double>(shape[1]));
+    const bool qk = name.find("q_proj") != std::string::npos ||
+                    name.find("k_proj") != std::string::npos;
+    const double gain = writer ? s.writer_gain : qk ? s.qk_gain : 1.0;
+    const double std_dev = gain / std::sqrt(static_cast<double>(shape[1]));
     const int64_t layer = std::stoll(name.substr(13));  // "model.layers.N."
     if (name.find("q_proj") != std::string::npos) {
       m.tensors.add(concat("model.layers.", layer, ".input_layernorm.weight"),
