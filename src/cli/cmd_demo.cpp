@@ -3,8 +3,8 @@
 // activation outlier channels, writes and reloads it, samples an evaluation text from it, then
 // quantizes it with every scheme and prints bits per weight, size, perplexity, KL divergence
 // against the unquantized model, and speed.
-#include <cstdio>
 #include <unistd.h>
+#include <cstdio>
 
 #include <filesystem>
 
@@ -86,7 +86,8 @@ int run_demo(const DemoArgs& a) {
   auto baseline = ptq::build_model(source.config, source.tensors);
 
   log_info("demo: sampling ", a.text_tokens, " tokens of evaluation text from the f32 model");
-  const std::vector<int32_t> tokens = sample_tokens(*baseline, tok, a.text_tokens, a.ctx, a.seed, ec);
+  const std::vector<int32_t> tokens =
+      sample_tokens(*baseline, tok, a.text_tokens, a.ctx, a.seed, ec);
   const eval::EvalOptions options{a.ctx, eval::Protocol::gptq, 0};
 
   std::vector<std::string> names = a.schemes;
@@ -99,20 +100,22 @@ int run_demo(const DemoArgs& a) {
     ptq::QuantizedModel q = ptq::quantize_model(source, scheme, ec);
     const double quantize_seconds = timer.seconds();
     auto m = ptq::build_model(source.config, q.tensors);
-    const eval::EvalResult r = eval::evaluate(*m, baseline.get(), tokens, tok.bos_id(), options, ec);
+    const eval::EvalResult r =
+        eval::evaluate(*m, baseline.get(), tokens, tok.bos_id(), options, ec);
     const double decode = decode_speed(*m, tok.bos_id(), 32, ec);
     size_t bytes = 0;
     for (const auto& n : q.tensors.names()) bytes += q.tensors.at(n).storage_bytes();
-    rows.push_back({{"scheme", name},
-                    {"bits_per_weight", q.linear_bits_per_weight},
-                    {"bytes", bytes},
-                    {"ppl", r.ppl},
-                    {"ppl_stderr", r.ppl_stderr},
-                    {"kld", r.kld},
-                    {"top1_agreement", r.top1_agreement},
-                    {"quantize_seconds", quantize_seconds},
-                    {"prefill_tokens_per_second", static_cast<double>(r.windows * r.ctx) / r.seconds},
-                    {"decode_tokens_per_second", decode}});
+    rows.push_back(
+        {{"scheme", name},
+         {"bits_per_weight", q.linear_bits_per_weight},
+         {"bytes", bytes},
+         {"ppl", r.ppl},
+         {"ppl_stderr", r.ppl_stderr},
+         {"kld", r.kld},
+         {"top1_agreement", r.top1_agreement},
+         {"quantize_seconds", quantize_seconds},
+         {"prefill_tokens_per_second", static_cast<double>(r.windows * r.ctx) / r.seconds},
+         {"decode_tokens_per_second", decode}});
     log_info("demo: ", name, " done");
   }
   if (a.json) {
@@ -126,8 +129,8 @@ int run_demo(const DemoArgs& a) {
   std::printf("lowbit demo: synthetic '%s' Llama (seed %llu), %zu evaluation tokens, ctx %lld\n",
               a.preset.c_str(), static_cast<unsigned long long>(a.seed), tokens.size(),
               static_cast<long long>(a.ctx));
-  std::printf("%-12s %8s %11s %10s %10s %7s %12s %11s\n", "scheme", "bits/w", "size", "ppl",
-              "kld", "top1", "prefill t/s", "decode t/s");
+  std::printf("%-12s %8s %11s %10s %10s %7s %12s %11s\n", "scheme", "bits/w", "size", "ppl", "kld",
+              "top1", "prefill t/s", "decode t/s");
   for (const auto& r : rows)
     std::printf("%-12s %8.3f %11s %10.4f %10.6f %6.1f%% %12.0f %11.1f\n",
                 r["scheme"].get<std::string>().c_str(), r["bits_per_weight"].get<double>(),
@@ -135,15 +138,18 @@ int run_demo(const DemoArgs& a) {
                 r["kld"].get<double>(), 100.0 * r["top1_agreement"].get<double>(),
                 r["prefill_tokens_per_second"].get<double>(),
                 r["decode_tokens_per_second"].get<double>());
-  std::printf("(bits/w over the linear layers, scales and zero-points included; kld = "
-              "KL(f32 || scheme) per token; speeds on %d threads)\n", ec.threads());
+  std::printf(
+      "(bits/w over the linear layers, scales and zero-points included; kld = "
+      "KL(f32 || scheme) per token; speeds on %d threads)\n",
+      ec.threads());
   return 0;
 }
 
 }  // namespace
 
 void add_demo_command(CLI::App& app, std::function<int()>& action) {
-  auto* cmd = app.add_subcommand("demo", "Quantize a synthetic model with every scheme and compare");
+  auto* cmd =
+      app.add_subcommand("demo", "Quantize a synthetic model with every scheme and compare");
   auto a = std::make_shared<DemoArgs>();
   cmd->add_option("--preset", a->preset, "Synthetic model shape: demo, tiny or tinyllama-1.1b")
       ->check(CLI::IsMember({"demo", "tiny", "tinyllama-1.1b"}));

@@ -26,12 +26,18 @@ struct EvalArgs {
 };
 
 nlohmann::json result_json(const eval::EvalResult& r, double bpw, const std::string& scheme) {
-  nlohmann::json j = {{"protocol", r.protocol},       {"ctx", r.ctx},
-                      {"tokens", r.tokens},           {"windows", r.windows},
-                      {"scored_tokens", r.scored_tokens}, {"mean_nll", r.mean_nll},
-                      {"ppl", r.ppl},                 {"ppl_stderr", r.ppl_stderr},
-                      {"bits_per_weight", bpw},       {"seconds", r.seconds},
-                      {"tokens_per_second", r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0}};
+  nlohmann::json j = {{"protocol", r.protocol},
+                      {"ctx", r.ctx},
+                      {"tokens", r.tokens},
+                      {"windows", r.windows},
+                      {"scored_tokens", r.scored_tokens},
+                      {"mean_nll", r.mean_nll},
+                      {"ppl", r.ppl},
+                      {"ppl_stderr", r.ppl_stderr},
+                      {"bits_per_weight", bpw},
+                      {"seconds", r.seconds},
+                      {"tokens_per_second",
+                       r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0}};
   if (!scheme.empty()) j["scheme"] = scheme;
   if (r.has_baseline) {
     j["baseline_ppl"] = r.baseline_ppl;
@@ -66,13 +72,13 @@ int run_eval(const EvalArgs& a) {
   auto progress = [](int64_t done, int64_t total, double ppl) {
     if (done == total || done % 16 == 0) log_info("eval: [", done, "/", total, "] ppl ", ppl);
   };
-  const eval::EvalResult r = eval::evaluate(evaluated, quantized ? baseline.get() : nullptr,
-                                            tokens, tokenizer.bos_id(), options, ctx, progress);
+  const eval::EvalResult r = eval::evaluate(evaluated, quantized ? baseline.get() : nullptr, tokens,
+                                            tokenizer.bos_id(), options, ctx, progress);
   const double bpw = evaluated.weights().linear_bits_per_weight();
-  const std::string scheme_name =
-      scheme                              ? scheme->name
-      : source.quantization.is_object() ? source.quantization.value("scheme", std::string())
-                                        : std::string();
+  const std::string scheme_name = scheme ? scheme->name
+                                  : source.quantization.is_object()
+                                      ? source.quantization.value("scheme", std::string())
+                                      : std::string();
   if (a.json) {
     print_json(result_json(r, bpw, scheme_name));
     return 0;
@@ -80,8 +86,8 @@ int run_eval(const EvalArgs& a) {
   std::printf("protocol %s, ctx %lld: %lld tokens, %lld windows, %lld scored tokens\n",
               r.protocol.c_str(), static_cast<long long>(r.ctx), static_cast<long long>(r.tokens),
               static_cast<long long>(r.windows), static_cast<long long>(r.scored_tokens));
-  std::printf("PPL = %.4f +/- %.4f   (linear layers: %.4f bits per weight)\n", r.ppl,
-              r.ppl_stderr, bpw);
+  std::printf("PPL = %.4f +/- %.4f   (linear layers: %.4f bits per weight)\n", r.ppl, r.ppl_stderr,
+              bpw);
   if (r.has_baseline) {
     std::printf("baseline PPL = %.4f +/- %.4f\n", r.baseline_ppl, r.baseline_ppl_stderr);
     std::printf("KLD = %.6f +/- %.6f (max %.4f), top-1 agreement %.2f%%\n", r.kld, r.kld_stderr,
@@ -99,7 +105,8 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   add_scheme_options(cmd, a->scheme);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
-  cmd->add_option("--protocol", a->protocol, "gptq (score every token) or llamacpp (BOS per "
+  cmd->add_option("--protocol", a->protocol,
+                  "gptq (score every token) or llamacpp (BOS per "
                   "window, second half scored)")
       ->check(CLI::IsMember({"gptq", "llamacpp"}));
   cmd->add_option("--max-windows", a->max_windows, "Score at most this many windows (0 = all)")

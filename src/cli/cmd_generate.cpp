@@ -70,7 +70,8 @@ int run_generate(const GenerateArgs& a) {
     last = logits.data();
   }
   const double decode_seconds = timer.seconds();
-  const double tps = decode_seconds > 0 ? static_cast<double>(generated.size()) / decode_seconds : 0;
+  const double tps =
+      decode_seconds > 0 ? static_cast<double>(generated.size()) / decode_seconds : 0;
   if (a.json) {
     print_json({{"prompt", a.prompt},
                 {"prompt_tokens", prompt},

@@ -50,8 +50,8 @@ int run_quantize(const QuantizeArgs& a) {
                 {"seconds", seconds}});
   } else {
     std::printf("wrote %s: scheme %s, %s, linear layers %.4f bits per weight (%.1f s)\n",
-                a.out.c_str(), scheme->name.c_str(), human_bytes(static_cast<double>(bytes)).c_str(),
-                q.linear_bits_per_weight, seconds);
+                a.out.c_str(), scheme->name.c_str(),
+                human_bytes(static_cast<double>(bytes)).c_str(), q.linear_bits_per_weight, seconds);
   }
   return 0;
 }

@@ -23,17 +23,18 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
       if (*json_out) {
         nlohmann::json out = {{"in_features", *cols}, {"schemes", nlohmann::json::array()}};
         for (const auto& s : quant::builtin_schemes())
-          out["schemes"].push_back({{"scheme", s.name},
-                                    {"format", format_name(s.format)},
-                                    {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
-                                    {"description", s.description}});
+          out["schemes"].push_back(
+              {{"scheme", s.name},
+               {"format", format_name(s.format)},
+               {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
+               {"description", s.description}});
         std::cout << out.dump(2) << '\n';
         return 0;
       }
       std::printf("%-12s %8s  %s\n", "scheme", "bits/w", "description");
       for (const auto& s : quant::builtin_schemes())
-        std::printf("%-12s %8.4f  %s\n", s.name.c_str(), quant::scheme_bits_per_weight(s, rows, *cols),
-                    s.description.c_str());
+        std::printf("%-12s %8.4f  %s\n", s.name.c_str(),
+                    quant::scheme_bits_per_weight(s, rows, *cols), s.description.c_str());
       std::printf("(bits per weight for rows of %lld inputs, scales and zero-points included)\n",
                   static_cast<long long>(*cols));
       return 0;

@@ -32,7 +32,7 @@ struct EvalOptions {
 struct EvalResult {
   std::string protocol;
   int64_t ctx = 0;
-  int64_t tokens = 0;         // tokens in the text (BOS included)
+  int64_t tokens = 0;  // tokens in the text (BOS included)
   int64_t windows = 0;
   int64_t scored_tokens = 0;
   double mean_nll = 0, ppl = 0, ppl_stderr = 0;
@@ -40,8 +40,8 @@ struct EvalResult {
   bool has_baseline = false;
   double baseline_ppl = 0, baseline_ppl_stderr = 0;
   double kld = 0, kld_stderr = 0, kld_max = 0;  // KL(baseline || model), nats per token
-  double top1_agreement = 0;                   // fraction of positions with the same argmax
-  double seconds = 0;                          // wall time of the model's forward passes
+  double top1_agreement = 0;                    // fraction of positions with the same argmax
+  double seconds = 0;                           // wall time of the model's forward passes
 };
 
 // Called after each window with (windows done, windows total, running ppl).

@@ -106,8 +106,8 @@ ModelSource open_llama2c(const fs::path& path, const std::optional<fs::path>& to
   s.config = std::move(m.config);
   s.tensors = std::move(m.tensors);
   const int32_t vocab = vocab_size_of(s.config);
-  const std::optional<fs::path> tok = tokenizer_path ? tokenizer_path
-                                                     : find_llama2c_tokenizer(path, vocab);
+  const std::optional<fs::path> tok =
+      tokenizer_path ? tokenizer_path : find_llama2c_tokenizer(path, vocab);
   if (tok) s.tokenizer = load_llama2c_tokenizer(*tok, vocab);
   return s;
 }

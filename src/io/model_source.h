@@ -25,7 +25,7 @@ struct ModelSource {
   nlohmann::json config;
   TensorMap tensors;
   std::shared_ptr<Tokenizer> tokenizer;  // null when none was found
-  std::string format;                     // "hf", "gguf", "llama2c", "lowbit"
+  std::string format;                    // "hf", "gguf", "llama2c", "lowbit"
   std::filesystem::path path;
   // The quantization block of a lowbit checkpoint ("scheme", ...); null otherwise.
   nlohmann::json quantization;

@@ -18,8 +18,8 @@ KvCache::KvCache(int64_t n_layers, int64_t max_positions, int64_t kv_dim)
 
 void KvCache::store(int64_t layer, int64_t pos, const float* key, const float* value) {
   LB_CHECK(layer >= 0 && layer < n_layers_, "kv cache: layer ", layer, " out of range");
-  LB_CHECK(pos >= 0 && pos < max_positions_, "kv cache: position ", pos,
-           " exceeds the context of ", max_positions_);
+  LB_CHECK(pos >= 0 && pos < max_positions_, "kv cache: position ", pos, " exceeds the context of ",
+           max_positions_);
   const auto offset = static_cast<size_t>((layer * max_positions_ + pos) * kv_dim_);
   std::copy(key, key + kv_dim_, keys_.begin() + static_cast<std::ptrdiff_t>(offset));
   std::copy(value, value + kv_dim_, values_.begin() + static_cast<std::ptrdiff_t>(offset));

@@ -59,22 +59,24 @@ LlamaConfig LlamaConfig::from_json(const json& c) {
                    : optional_value<int32_t>(c, "eos_token_id", 2);
   if (c.contains("rope_scaling") && c.at("rope_scaling").is_object()) {
     const json& rs = c.at("rope_scaling");
-    cfg.rope_scaling.type = optional_value<std::string>(
-        rs, "rope_type", optional_value<std::string>(rs, "type", ""));
+    cfg.rope_scaling.type =
+        optional_value<std::string>(rs, "rope_type", optional_value<std::string>(rs, "type", ""));
     cfg.rope_scaling.factor = optional_value<double>(rs, "factor", 1.0);
     cfg.rope_scaling.low_freq_factor = optional_value<double>(rs, "low_freq_factor", 1.0);
     cfg.rope_scaling.high_freq_factor = optional_value<double>(rs, "high_freq_factor", 4.0);
     cfg.rope_scaling.original_max_position =
         optional_value<int64_t>(rs, "original_max_position_embeddings", 8192);
-    LB_CHECK_AS(Unsupported, cfg.rope_scaling.type == "llama3" ||
-                cfg.rope_scaling.type == "linear" || cfg.rope_scaling.type == "default",
+    LB_CHECK_AS(Unsupported,
+                cfg.rope_scaling.type == "llama3" || cfg.rope_scaling.type == "linear" ||
+                    cfg.rope_scaling.type == "default",
                 "config: rope_scaling type '", cfg.rope_scaling.type, "' is not supported");
     if (cfg.rope_scaling.type == "default") cfg.rope_scaling.type.clear();
   }
   LB_CHECK_FORMAT(cfg.n_heads % cfg.n_kv_heads == 0, "config: num_attention_heads (", cfg.n_heads,
                   ") is not a multiple of num_key_value_heads (", cfg.n_kv_heads, ")");
   LB_CHECK_FORMAT(cfg.head_dim % 2 == 0, "config: head dimension ", cfg.head_dim, " is odd");
-  LB_CHECK_FORMAT(cfg.norm_eps > 0 && cfg.rope_theta > 0, "config: rms_norm_eps and rope_theta "
+  LB_CHECK_FORMAT(cfg.norm_eps > 0 && cfg.rope_theta > 0,
+                  "config: rms_norm_eps and rope_theta "
                   "must be positive");
   return cfg;
 }

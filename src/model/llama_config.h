@@ -20,12 +20,12 @@ struct RopeScaling {
 
 struct LlamaConfig {
   std::string model_type = "llama";
-  int64_t dim = 0;          // hidden_size
-  int64_t hidden_dim = 0;   // intermediate_size (SwiGLU width)
+  int64_t dim = 0;         // hidden_size
+  int64_t hidden_dim = 0;  // intermediate_size (SwiGLU width)
   int64_t n_layers = 0;
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;
-  int64_t head_dim = 0;     // dim / n_heads unless given
+  int64_t head_dim = 0;  // dim / n_heads unless given
   int64_t vocab_size = 0;
   int64_t max_seq_len = 2048;
   double norm_eps = 1e-5;

@@ -10,7 +10,9 @@
 namespace lowbit::model {
 
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights)
-    : config_(std::move(config)), weights_(std::move(weights)), inv_freq_(config_.rope_inv_freq()) {}
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      inv_freq_(config_.rope_inv_freq()) {}
 
 KvCache LlamaModel::make_cache(int64_t max_positions) const {
   return KvCache(config_.n_layers, max_positions, config_.kv_dim());
@@ -54,8 +56,8 @@ void LlamaModel::attention_block(int64_t layer, int64_t n, int64_t start_pos, Kv
   ctx.pool->parallel_for(0, n, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> scores(static_cast<size_t>(start_pos + t1));
     for (int64_t t = t0; t < t1; ++t)
-      kernels::attention(&q_[t * qd], keys, values, start_pos + t + 1, kvd, c.n_heads,
-                         c.n_kv_heads, c.head_dim, &att_[t * qd], scores.data());
+      kernels::attention(&q_[t * qd], keys, values, start_pos + t + 1, kvd, c.n_heads, c.n_kv_heads,
+                         c.head_dim, &att_[t * qd], scores.data());
   });
   kernels::linear(att_.data(), n, b.wo, nullptr, xn_.data(), ctx);
   for (int64_t i = 0; i < n * dim; ++i) x_[i] += xn_[i];

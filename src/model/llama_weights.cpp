@@ -35,18 +35,19 @@ std::vector<float> as_f32(const TensorMap& tensors, const std::string& name, int
 }  // namespace
 
 std::vector<std::string> linear_tensor_names(int64_t layer) {
-  return {layer_name(layer, "self_attn.q_proj.weight"), layer_name(layer, "self_attn.k_proj.weight"),
-          layer_name(layer, "self_attn.v_proj.weight"), layer_name(layer, "self_attn.o_proj.weight"),
-          layer_name(layer, "mlp.gate_proj.weight"),    layer_name(layer, "mlp.up_proj.weight"),
-          layer_name(layer, "mlp.down_proj.weight")};
+  return {
+      layer_name(layer, "self_attn.q_proj.weight"), layer_name(layer, "self_attn.k_proj.weight"),
+      layer_name(layer, "self_attn.v_proj.weight"), layer_name(layer, "self_attn.o_proj.weight"),
+      layer_name(layer, "mlp.gate_proj.weight"),    layer_name(layer, "mlp.up_proj.weight"),
+      layer_name(layer, "mlp.down_proj.weight")};
 }
 
 void for_each_linear(const LlamaConfig& c,
                      const std::function<void(const std::string&, const Shape&)>& fn) {
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const auto names = linear_tensor_names(l);
-    const Shape shapes[7] = {{c.q_dim(), c.dim},      {c.kv_dim(), c.dim},     {c.kv_dim(), c.dim},
-                             {c.dim, c.q_dim()},      {c.hidden_dim, c.dim},   {c.hidden_dim, c.dim},
+    const Shape shapes[7] = {{c.q_dim(), c.dim},   {c.kv_dim(), c.dim},   {c.kv_dim(), c.dim},
+                             {c.dim, c.q_dim()},   {c.hidden_dim, c.dim}, {c.hidden_dim, c.dim},
                              {c.dim, c.hidden_dim}};
     for (size_t i = 0; i < names.size(); ++i) fn(names[i], shapes[i]);
   }

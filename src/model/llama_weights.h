@@ -13,23 +13,23 @@
 namespace lowbit::model {
 
 struct BlockWeights {
-  std::vector<float> attn_norm;  // [dim]
-  QuantizedTensor wq;            // [q_dim, dim]
-  QuantizedTensor wk;            // [kv_dim, dim]
-  QuantizedTensor wv;            // [kv_dim, dim]
-  QuantizedTensor wo;            // [dim, q_dim]
+  std::vector<float> attn_norm;   // [dim]
+  QuantizedTensor wq;             // [q_dim, dim]
+  QuantizedTensor wk;             // [kv_dim, dim]
+  QuantizedTensor wv;             // [kv_dim, dim]
+  QuantizedTensor wo;             // [dim, q_dim]
   std::vector<float> bq, bk, bv;  // [q_dim], [kv_dim], [kv_dim]; empty without qkv bias
-  std::vector<float> ffn_norm;   // [dim]
-  QuantizedTensor w_gate;        // [hidden_dim, dim]
-  QuantizedTensor w_up;          // [hidden_dim, dim]
-  QuantizedTensor w_down;        // [dim, hidden_dim]
+  std::vector<float> ffn_norm;    // [dim]
+  QuantizedTensor w_gate;         // [hidden_dim, dim]
+  QuantizedTensor w_up;           // [hidden_dim, dim]
+  QuantizedTensor w_down;         // [dim, hidden_dim]
 };
 
 struct LlamaWeights {
-  QuantizedTensor embed;           // [vocab, dim]
+  QuantizedTensor embed;  // [vocab, dim]
   std::vector<BlockWeights> blocks;
-  std::vector<float> final_norm;   // [dim]
-  QuantizedTensor lm_head;         // [vocab, dim]; shares embed's buffers when tied
+  std::vector<float> final_norm;  // [dim]
+  QuantizedTensor lm_head;        // [vocab, dim]; shares embed's buffers when tied
 
   // Binds and shape-checks every tensor; throws FormatError naming a missing or misshapen one.
   static LlamaWeights bind(const LlamaConfig& config, const TensorMap& tensors);

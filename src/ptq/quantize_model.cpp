@@ -72,7 +72,8 @@ QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& sc
   LB_CHECK(linear_index == names.size(), "internal: lost a quantized tensor");
   double weights = 0;
   for (const auto& t : out) weights += static_cast<double>(t.numel());
-  result.linear_bits_per_weight = weights > 0 ? 8.0 * static_cast<double>(bytes_after) / weights : 0;
+  result.linear_bits_per_weight =
+      weights > 0 ? 8.0 * static_cast<double>(bytes_after) / weights : 0;
   result.quantization = {{"scheme", scheme.name},
                          {"algorithm", scheme.algorithm},
                          {"format", format_name(scheme.format)},

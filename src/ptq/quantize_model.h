@@ -22,8 +22,8 @@ struct QuantizeProgress {
 };
 
 struct QuantizedModel {
-  TensorMap tensors;           // every tensor of the model, linears quantized
-  nlohmann::json quantization;  // the checkpoint's quantization block
+  TensorMap tensors;                  // every tensor of the model, linears quantized
+  nlohmann::json quantization;        // the checkpoint's quantization block
   double linear_bits_per_weight = 0;  // stored bits / weights over the quantized linears
 };
 

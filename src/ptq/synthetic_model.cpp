@@ -71,8 +71,8 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.max_seq_len = 2048;
     return s;
   }
-  throw InvalidArgument(concat("unknown synthetic preset '", name,
-                               "' (demo, tiny, tinyllama-1.1b)"));
+  throw InvalidArgument(
+      concat("unknown synthetic preset '", name, "' (demo, tiny, tinyllama-1.1b)"));
 }
 
 SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
@@ -95,9 +95,8 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
   c.tie_embeddings = s.tie_embeddings;
   SyntheticModel m;
   m.config = c.to_json();
-  m.config["lowbit_synthetic"] = {{"seed", s.seed},
-                                  {"outlier_channels", s.outlier_channels},
-                                  {"outlier_gain", s.outlier_gain}};
+  m.config["lowbit_synthetic"] = {
+      {"seed", s.seed}, {"outlier_channels", s.outlier_channels}, {"outlier_gain", s.outlier_gain}};
 
   uint64_t stream = 0;
   auto gaussian = [&](int64_t n, double std_dev) { return normal(s.seed, ++stream, n, std_dev); };
@@ -109,14 +108,14 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
       g[static_cast<size_t>((i * 7919 + 13) % s.dim)] *= s.outlier_gain;
     return g;
   };
-  m.tensors.add("model.embed_tokens.weight", dense(gaussian(s.vocab_size * s.dim, 1.0),
-                                                   {s.vocab_size, s.dim}));
+  m.tensors.add("model.embed_tokens.weight",
+                dense(gaussian(s.vocab_size * s.dim, 1.0), {s.vocab_size, s.dim}));
   model::for_each_linear(c, [&](const std::string& name, const Shape& shape) {
     // Residual-stream writers (o, down) are scaled down so activations stay bounded in depth.
-    const bool writer = name.find("o_proj") != std::string::npos ||
-                        name.find("down_proj") != std::string::npos;
-    const bool qk = name.find("q_proj") != std::string::npos ||
-                    name.find("k_proj") != std::string::npos;
+    const bool writer =
+        name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
+    const bool qk =
+        name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos;
     const double gain = writer ? s.writer_gain : qk ? s.qk_gain : 1.0;
     const double std_dev = gain / std::sqrt(static_cast<double>(shape[1]));
     const int64_t layer = std::stoll(name.substr(13));  // "model.layers.N."
@@ -131,10 +130,10 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
   std::vector<float> ones(static_cast<size_t>(s.dim), 1.0f);
   m.tensors.add("model.norm.weight", dense(ones, {s.dim}));
   if (!s.tie_embeddings)
-    m.tensors.add("lm_head.weight",
-                  dense(gaussian(s.vocab_size * s.dim,
-                                 s.logit_scale / std::sqrt(static_cast<double>(s.dim))),
-                        {s.vocab_size, s.dim}));
+    m.tensors.add(
+        "lm_head.weight",
+        dense(gaussian(s.vocab_size * s.dim, s.logit_scale / std::sqrt(static_cast<double>(s.dim))),
+              {s.vocab_size, s.dim}));
   m.tokenizer_json = make_synthetic_tokenizer_json(static_cast<int32_t>(s.vocab_size), s.seed);
   return m;
 }

@@ -24,14 +24,14 @@ struct SyntheticSpec {
   int64_t max_seq_len = 1024;
   bool tie_embeddings = false;
   uint64_t seed = 1234;
-  int64_t outlier_channels = 4;   // residual channels whose norm gain is outlier_gain
+  int64_t outlier_channels = 4;  // residual channels whose norm gain is outlier_gain
   // The gains below were tuned so that KL divergences against f32 fall in the ranges trained
   // models show (bf16 ~1e-5, int8 ~1e-4, int4 g128 ~3e-2, int2 ~0.5 nats): random weights with
   // larger gains are chaotic and exaggerate every quantization error.
   float outlier_gain = 8.0f;
-  float logit_scale = 2.5f;       // std of a logit for a unit-RMS final hidden state
-  float qk_gain = 0.5f;           // scales q/k projections (attention sharpness)
-  float writer_gain = 0.3f;       // scales o/down projections (residual growth)
+  float logit_scale = 2.5f;  // std of a logit for a unit-RMS final hidden state
+  float qk_gain = 0.5f;      // scales q/k projections (attention sharpness)
+  float writer_gain = 0.3f;  // scales o/down projections (residual growth)
 };
 
 // Named shapes: "demo" (about 4.6M parameters), "tiny" (2 layers, dim 64), "tinyllama-1.1b"

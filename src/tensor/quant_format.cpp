@@ -48,13 +48,20 @@ QuantFormat QuantFormat::fp8(QuantKind kind, int group_size) {
 
 std::string kind_name(QuantKind kind) {
   switch (kind) {
-    case QuantKind::f32: return "f32";
-    case QuantKind::f16: return "f16";
-    case QuantKind::bf16: return "bf16";
-    case QuantKind::affine_int: return "int";
-    case QuantKind::nf4: return "nf4";
-    case QuantKind::fp8_e4m3: return "fp8_e4m3";
-    case QuantKind::fp8_e5m2: return "fp8_e5m2";
+    case QuantKind::f32:
+      return "f32";
+    case QuantKind::f16:
+      return "f16";
+    case QuantKind::bf16:
+      return "bf16";
+    case QuantKind::affine_int:
+      return "int";
+    case QuantKind::nf4:
+      return "nf4";
+    case QuantKind::fp8_e4m3:
+      return "fp8_e4m3";
+    case QuantKind::fp8_e5m2:
+      return "fp8_e5m2";
   }
   return "?";
 }
@@ -70,8 +77,10 @@ void validate_format(const QuantFormat& f) {
       return;
     case QuantKind::affine_int:
       LB_CHECK_ARG(f.bits >= 2 && f.bits <= 8, "integer bits must be 2..8, got ", f.bits);
-      LB_CHECK_ARG(f.group_size >= kPerTensor, "group size must be > 0, 0 (per-channel) or -1 "
-                   "(per-tensor), got ", f.group_size);
+      LB_CHECK_ARG(f.group_size >= kPerTensor,
+                   "group size must be > 0, 0 (per-channel) or -1 "
+                   "(per-tensor), got ",
+                   f.group_size);
       LB_CHECK_ARG(f.scale_dtype == DType::f16 || f.scale_dtype == DType::f32,
                    "integer scales must be f16 or f32");
       return;
@@ -128,9 +137,9 @@ size_t storage_bytes(const QuantFormat& f, int64_t rows, int64_t cols) {
   size_t bytes = row_bytes(f, cols) * static_cast<size_t>(rows);
   const auto n_scales = static_cast<size_t>(scale_count(f, rows, cols));
   if (f.kind == QuantKind::nf4 && f.double_quant) {
-    bytes += n_scales;                       // u8 scale codes
-    bytes += (n_scales + 255) / 256 * 4;     // f32 nested scales
-    bytes += 4;                              // f32 nested offset
+    bytes += n_scales;                    // u8 scale codes
+    bytes += (n_scales + 255) / 256 * 4;  // f32 nested scales
+    bytes += 4;                           // f32 nested offset
   } else {
     bytes += n_scales * dtype_size(f.scale_dtype);
   }

@@ -39,11 +39,11 @@ inline constexpr int kPerTensor = -1;
 
 struct QuantFormat {
   QuantKind kind = QuantKind::f32;
-  int bits = 32;               // bits of one code or element
+  int bits = 32;                 // bits of one code or element
   int group_size = kPerChannel;  // see the header comment
-  bool symmetric = true;       // affine_int: no stored zero-point
+  bool symmetric = true;         // affine_int: no stored zero-point
   DType scale_dtype = DType::f32;
-  bool double_quant = false;   // nf4: scales quantized to u8 in blocks of 256
+  bool double_quant = false;  // nf4: scales quantized to u8 in blocks of 256
 
   bool is_dense() const {
     return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;

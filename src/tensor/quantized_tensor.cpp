@@ -9,7 +9,8 @@ namespace lowbit {
 void QuantizedTensor::validate(const std::string& name) const {
   LB_CHECK_FORMAT(!shape.empty() && shape.size() <= 4, "tensor ", name, ": bad rank ",
                   shape.size());
-  for (int64_t d : shape) LB_CHECK_FORMAT(d > 0, "tensor ", name, ": bad shape ", shape_string(shape));
+  for (int64_t d : shape)
+    LB_CHECK_FORMAT(d > 0, "tensor ", name, ": bad shape ", shape_string(shape));
   try {
     validate_format(format);
   } catch (const InvalidArgument& e) {
@@ -21,8 +22,7 @@ void QuantizedTensor::validate(const std::string& name) const {
                   shape_string(shape));
   if (format.is_dense()) return;
   const auto n = static_cast<size_t>(scale_count());
-  const size_t scale_bytes =
-      format.double_quant ? n : n * dtype_size(format.scale_dtype);
+  const size_t scale_bytes = format.double_quant ? n : n * dtype_size(format.scale_dtype);
   LB_CHECK_FORMAT(scales.size() == scale_bytes, "tensor ", name, ": ", scales.size(),
                   " scale bytes, expected ", scale_bytes);
   if (format.has_zeros())

@@ -14,11 +14,11 @@ namespace lowbit {
 
 struct QuantizedTensor {
   QuantFormat format;
-  Shape shape;           // logical shape; 2-D [rows, cols] for weights, 1-D [n] for norms
-  Buffer codes;          // [rows, row_bytes()] packed codes or dense elements
-  Buffer scales;         // [scale_count()] in format.scale_dtype (u8 codes when double_quant)
-  Buffer zeros;          // [scale_count()] f16, asymmetric affine_int only
-  Buffer nested_scales;  // nf4 double quant: f32 [ceil(scale_count() / 256)]
+  Shape shape;                 // logical shape; 2-D [rows, cols] for weights, 1-D [n] for norms
+  Buffer codes;                // [rows, row_bytes()] packed codes or dense elements
+  Buffer scales;               // [scale_count()] in format.scale_dtype (u8 codes when double_quant)
+  Buffer zeros;                // [scale_count()] f16, asymmetric affine_int only
+  Buffer nested_scales;        // nf4 double quant: f32 [ceil(scale_count() / 256)]
   float nested_offset = 0.0f;  // nf4 double quant: mean of the absmax values
 
   // A 1-D tensor is one row.

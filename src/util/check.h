@@ -7,14 +7,14 @@
 #include "util/error.h"
 
 // Throws lowbit::Error (or the given subclass with LB_CHECK_AS) when cond is false.
-#define LB_CHECK(cond, ...)                                    \
-  do {                                                         \
+#define LB_CHECK(cond, ...)                                            \
+  do {                                                                 \
     if (!(cond)) throw ::lowbit::Error(::lowbit::concat(__VA_ARGS__)); \
   } while (0)
 
-#define LB_CHECK_AS(ErrorType, cond, ...)                          \
-  do {                                                             \
-    if (!(cond)) throw ErrorType(::lowbit::concat(__VA_ARGS__));   \
+#define LB_CHECK_AS(ErrorType, cond, ...)                        \
+  do {                                                           \
+    if (!(cond)) throw ErrorType(::lowbit::concat(__VA_ARGS__)); \
   } while (0)
 
 #define LB_CHECK_FORMAT(cond, ...) LB_CHECK_AS(::lowbit::FormatError, cond, __VA_ARGS__)

@@ -49,8 +49,8 @@ std::string slurp(const fs::path& p) {
 CommandResult run_lowbit(const std::string& args) {
   TempDir tmp;
   const fs::path out = tmp.path() / "out", err = tmp.path() / "err";
-  const std::string cmd = std::string(LOWBIT_BINARY) + " " + args + " </dev/null >" +
-                          out.string() + " 2>" + err.string();
+  const std::string cmd = std::string(LOWBIT_BINARY) + " " + args + " </dev/null >" + out.string() +
+                          " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

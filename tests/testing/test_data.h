@@ -17,11 +17,11 @@ bool data_required();
 
 // Path of a file under the data folder; the calling test is skipped when it is absent (a
 // user's fresh clone), or fails when LOWBIT_REQUIRE_DATA=1 (CI).
-#define LB_REQUIRE_DATA(var, relative)                                                     \
-  const std::filesystem::path var = ::lowbit::testing::data_dir() / (relative);            \
-  if (!std::filesystem::exists(var)) {                                                     \
+#define LB_REQUIRE_DATA(var, relative)                                                         \
+  const std::filesystem::path var = ::lowbit::testing::data_dir() / (relative);                \
+  if (!std::filesystem::exists(var)) {                                                         \
     if (::lowbit::testing::data_required()) FAIL() << "shared data missing: " << var.string(); \
-    GTEST_SKIP() << "shared data missing: " << var.string();                               \
+    GTEST_SKIP() << "shared data missing: " << var.string();                                   \
   }
 
 // A fresh empty temporary directory, removed at destruction.

@@ -76,9 +76,8 @@ TEST(CliErrors, TruncatedFiles) {
   }
   const auto st = tmp.path() / "hf";
   std::filesystem::create_directories(st);
-  write(st / "config.json",
-        R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":1,)"
-        R"("num_attention_heads":8,"vocab_size":512})");
+  write(st / "config.json", R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":1,)"
+                            R"("num_attention_heads":8,"vocab_size":512})");
   write(st / "model.safetensors", std::string("\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10));
   expect_one_line_error(run_lowbit("inspect --model " + st.string()), 3, "model.safetensors");
 }

@@ -26,7 +26,8 @@ const char* const kReference =
 
 TEST(GoldenStories, GreedyGenerationFromBinMatchesLlama2c) {
   LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
-  const CommandResult r = run_lowbit("generate --model " + bin.string() + " -n 256 --temp 0 --json");
+  const CommandResult r =
+      run_lowbit("generate --model " + bin.string() + " -n 256 --temp 0 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["tokens"].size(), 256u);
@@ -49,8 +50,8 @@ TEST(GoldenStories, BinAndGgufGiveIdenticalTokens) {
 // 96,390 scored tokens, PPL = 4.2812 +/- 0.0266.
 void expect_llamacpp_numbers(const std::filesystem::path& model) {
   LB_REQUIRE_DATA(text, "eval/tinystories_valid_part1.txt");
-  const CommandResult r = run_lowbit("eval --model " + model.string() + " --text " +
-                                     text.string() + " --protocol llamacpp --ctx 512 --json");
+  const CommandResult r = run_lowbit("eval --model " + model.string() + " --text " + text.string() +
+                                     " --protocol llamacpp --ctx 512 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["tokens"], 193801);

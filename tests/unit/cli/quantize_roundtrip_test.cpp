@@ -36,7 +36,7 @@ TEST(QuantizeRoundTrip, EverySchemeSavesReloadsAndReportsTheoreticalBits) {
     // All linear layers of stories260K: 5 x (q 64x64, k 32x64, v 32x64, o 64x64, gate/up
     // 172x64, down 64x172); the bits are the format's theory summed over those shapes.
     double bits = 0, weights = 0;
-    const int64_t shapes[7][2] = {{64, 64}, {32, 64}, {32, 64}, {64, 64},
+    const int64_t shapes[7][2] = {{64, 64},  {32, 64},  {32, 64}, {64, 64},
                                   {172, 64}, {172, 64}, {64, 172}};
     for (const auto& s : shapes) {
       bits += quant::scheme_bits_per_weight(scheme, s[0], s[1]) * static_cast<double>(s[0] * s[1]);

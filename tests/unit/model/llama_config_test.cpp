@@ -12,8 +12,8 @@ namespace lowbit::model {
 namespace {
 
 nlohmann::json llama2_7b() {
-  return {{"hidden_size", 4096},       {"intermediate_size", 11008}, {"num_hidden_layers", 32},
-          {"num_attention_heads", 32}, {"num_key_value_heads", 32},  {"vocab_size", 32000},
+  return {{"hidden_size", 4096},       {"intermediate_size", 11008},  {"num_hidden_layers", 32},
+          {"num_attention_heads", 32}, {"num_key_value_heads", 32},   {"vocab_size", 32000},
           {"rms_norm_eps", 1e-5},      {"tie_word_embeddings", false}};
 }
 
