@@ -48,4 +48,13 @@ void attention(const float* q, const float* keys, const float* values, int64_t n
                int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out,
                float* scores);
 
+// Causal attention for a run of `n` query positions start_pos .. start_pos + n - 1 at once
+// (prefill): query row t sees keys 0 .. start_pos + t, which must all be in keys/values
+// ([start_pos + n, kv_stride]). q and out: [n, n_heads * head_dim]. Per head, scores and the
+// weighted sum are two matrix products; each head is one task, so the result does not depend
+// on the thread count. Agrees with `attention` row by row up to f32 summation order.
+void attention_prefill(const float* q, const float* keys, const float* values, int64_t start_pos,
+                       int64_t n, int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads,
+                       int64_t head_dim, float* out, ExecContext& ctx);
+
 }  // namespace lowbit::kernels

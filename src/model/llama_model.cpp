@@ -49,16 +49,19 @@ void LlamaModel::attention_block(int64_t layer, int64_t n, int64_t start_pos, Kv
                   c.rope_interleaved);
     cache.store(layer, start_pos + t, &k_[t * kvd], &v_[t * kvd]);
   }
-  // Causal attention: position start_pos + t sees keys 0..start_pos + t. Each query row is
-  // computed by one task, so the result does not depend on the thread count.
+  // Causal attention: position start_pos + t sees keys 0..start_pos + t. A run of positions
+  // goes through matrix products; a single decode step through the per-row kernel.
   const float* keys = cache.keys(layer);
   const float* values = cache.values(layer);
-  ctx.pool->parallel_for(0, n, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> scores(static_cast<size_t>(start_pos + t1));
-    for (int64_t t = t0; t < t1; ++t)
-      kernels::attention(&q_[t * qd], keys, values, start_pos + t + 1, kvd, c.n_heads, c.n_kv_heads,
-                         c.head_dim, &att_[t * qd], scores.data());
-  });
+  if (n == 1) {
+    std::vector<float>& scores = scores_;
+    scores.resize(static_cast<size_t>(start_pos + 1));
+    kernels::attention(q_.data(), keys, values, start_pos + 1, kvd, c.n_heads, c.n_kv_heads,
+                       c.head_dim, att_.data(), scores.data());
+  } else {
+    kernels::attention_prefill(q_.data(), keys, values, start_pos, n, kvd, c.n_heads, c.n_kv_heads,
+                               c.head_dim, att_.data(), ctx);
+  }
   kernels::linear(att_.data(), n, b.wo, nullptr, xn_.data(), ctx);
   for (int64_t i = 0; i < n * dim; ++i) x_[i] += xn_[i];
 }

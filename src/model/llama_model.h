@@ -41,7 +41,7 @@ class LlamaModel {
   std::vector<float> inv_freq_;  // [head_dim / 2]
   // Activations, resized per call: [T, dim], [T, dim], [T, q_dim], [T, kv_dim] x2, [T, q_dim],
   // [T, hidden] x2.
-  mutable std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_;
+  mutable std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, scores_;
 };
 
 }  // namespace lowbit::model
