@@ -50,7 +50,11 @@ const Tokenizer& require_tokenizer(const ModelSource& source) {
   return *source.tokenizer;
 }
 
-void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }
+void print_json(const nlohmann::json& value) {
+  // Generated text can end inside a UTF-8 sequence (byte-fallback tokens): such bytes print as
+  // U+FFFD instead of failing the whole command.
+  std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
 
 std::string human_bytes(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -93,6 +93,7 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
   c.vocab_size = s.vocab_size;
   c.max_seq_len = s.max_seq_len;
   c.tie_embeddings = s.tie_embeddings;
+  c.qkv_bias = s.qkv_bias;
   SyntheticModel m;
   m.config = c.to_json();
   m.config["lowbit_synthetic"] = {
@@ -126,6 +127,12 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
                     dense(norm_gain(), {s.dim}));
     }
     m.tensors.add(name, dense(gaussian(numel(shape), std_dev), shape));
+    const bool qkv = qk || name.find("v_proj") != std::string::npos;
+    if (s.qkv_bias && qkv) {
+      std::string bias = name;
+      bias.replace(bias.size() - 6, 6, "bias");  // "...proj.weight" -> "...proj.bias"
+      m.tensors.add(bias, dense(gaussian(shape[0], 0.1), {shape[0]}));
+    }
   });
   std::vector<float> ones(static_cast<size_t>(s.dim), 1.0f);
   m.tensors.add("model.norm.weight", dense(ones, {s.dim}));

@@ -23,6 +23,7 @@ struct SyntheticSpec {
   int64_t vocab_size = 2048;
   int64_t max_seq_len = 1024;
   bool tie_embeddings = false;
+  bool qkv_bias = false;  // q/k/v projection biases (Qwen2 style)
   uint64_t seed = 1234;
   int64_t outlier_channels = 4;  // residual channels whose norm gain is outlier_gain
   // The gains below were tuned so that KL divergences against f32 fall in the ranges trained

@@ -55,6 +55,29 @@ TEST_P(SyntheticForward, PrefillMatchesDecodeAndThreadCount) {
 
 INSTANTIATE_TEST_SUITE_P(TiedAndUntied, SyntheticForward, ::testing::Bool());
 
+TEST(LlamaModel, QkvBiasChangesTheOutput) {
+  ptq::SyntheticSpec spec = ptq::synthetic_preset("tiny");
+  spec.qkv_bias = true;
+  ptq::SyntheticModel s = ptq::make_synthetic_model(spec);
+  EXPECT_TRUE(s.tensors.contains("model.layers.0.self_attn.k_proj.bias"));
+  auto with_bias = ptq::build_model(s.config, s.tensors);
+  ASSERT_TRUE(with_bias->config().qkv_bias);
+  const std::vector<int32_t> tokens = {1, 50, 300, 7, 9};
+  const auto a = run(*with_bias, tokens, 1, false);
+  // The same weights with zero biases give different logits.
+  for (const char* name : {"q_proj", "k_proj", "v_proj"})
+    for (int64_t l = 0; l < spec.n_layers; ++l) {
+      const std::string bias = "model.layers." + std::to_string(l) + ".self_attn." + name + ".bias";
+      std::vector<float> zeros(static_cast<size_t>(s.tensors.at(bias).numel()), 0.0f);
+      s.tensors.set(bias, QuantizedTensor::from_f32(zeros.data(), s.tensors.at(bias).shape));
+    }
+  const auto b = run(*ptq::build_model(s.config, s.tensors), tokens, 1, false);
+  EXPECT_NE(a, b);
+  // Prefill and decode agree with biases too.
+  const auto step = run(*with_bias, tokens, 1, true);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], step[i], 1e-3);
+}
+
 TEST(LlamaModel, RejectsTokensOutsideVocabularyAndContext) {
   const ptq::SyntheticModel s = ptq::make_synthetic_model(ptq::synthetic_preset("tiny"));
   auto m = ptq::build_model(s.config, s.tensors);
