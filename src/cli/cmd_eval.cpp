@@ -55,13 +55,12 @@ int run_eval(const EvalArgs& a) {
   const eval::EvalOptions options{a.ctx, eval::parse_protocol(a.protocol), a.max_windows};
   ModelSource source = open_model(a.model);
   const Tokenizer& tokenizer = require_tokenizer(source);
+  auto baseline = ptq::build_model(source.config, source.tensors);
   const std::string text = read_file(a.text);
   const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/true);
   log_info("eval: ", a.text, ": ", tokens.size(), " tokens, protocol ", a.protocol, ", ctx ",
            a.ctx);
   kernels::ExecContext ctx = make_context(a.model);
-
-  auto baseline = ptq::build_model(source.config, source.tensors);
   std::unique_ptr<model::LlamaModel> quantized;
   if (scheme) {
     log_info("eval: quantizing with ", scheme->name);

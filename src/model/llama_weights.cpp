@@ -17,6 +17,7 @@ std::string layer_name(int64_t layer, const char* suffix) {
 const QuantizedTensor& expect(const TensorMap& tensors, const std::string& name,
                               const Shape& shape) {
   const QuantizedTensor& t = tensors.at(name);
+  t.check_finite(name);
   const bool same = t.shape == shape || (shape.size() == 1 && t.numel() == shape[0]);
   LB_CHECK_FORMAT(same, "tensor ", name, " has shape ", shape_string(t.shape), ", expected ",
                   shape_string(shape));

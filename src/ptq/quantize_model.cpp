@@ -39,6 +39,7 @@ QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& sc
     for (int64_t i = b; i < e; ++i) {
       const std::string& name = names[static_cast<size_t>(i)];
       const QuantizedTensor& t = source.tensors.at(name);
+      t.check_finite(name);  // a NaN in the file is the file's defect, reported as such
       const float* w = nullptr;
       if (t.format.kind == QuantKind::f32) {
         w = t.codes.as<float>();

@@ -2,6 +2,8 @@
 // QuantizedTensor validation and constructors.
 #include "tensor/quantized_tensor.h"
 
+#include <cmath>
+
 #include "util/check.h"
 
 namespace lowbit {
@@ -31,6 +33,77 @@ void QuantizedTensor::validate(const std::string& name) const {
   if (format.double_quant)
     LB_CHECK_FORMAT(nested_scales.size() == (n + 255) / 256 * 4, "tensor ", name,
                     ": bad nested scale size ", nested_scales.size());
+}
+
+namespace {
+
+// Index of the first non-finite element of `n` values of `dtype` at `data`, or -1.
+int64_t first_non_finite(const uint8_t* data, int64_t n, DType dtype) {
+  switch (dtype) {
+    case DType::f32: {
+      const auto* v = reinterpret_cast<const uint32_t*>(data);
+      for (int64_t i = 0; i < n; ++i)
+        if ((v[i] & 0x7F800000u) == 0x7F800000u) return i;
+      return -1;
+    }
+    case DType::f16:
+    case DType::bf16: {
+      const uint16_t mask = dtype == DType::f16 ? 0x7C00 : 0x7F80;
+      const auto* v = reinterpret_cast<const uint16_t*>(data);
+      for (int64_t i = 0; i < n; ++i)
+        if ((v[i] & mask) == mask) return i;
+      return -1;
+    }
+    case DType::f8_e4m3:  // only S.1111.111 is NaN
+      for (int64_t i = 0; i < n; ++i)
+        if ((data[i] & 0x7F) == 0x7F) return i;
+      return -1;
+    case DType::f8_e5m2:  // exponent 11111: infinity or NaN
+      for (int64_t i = 0; i < n; ++i)
+        if ((data[i] & 0x7C) == 0x7C) return i;
+      return -1;
+    default:
+      return -1;
+  }
+}
+
+DType element_dtype(QuantKind kind) {
+  switch (kind) {
+    case QuantKind::f32:
+      return DType::f32;
+    case QuantKind::f16:
+      return DType::f16;
+    case QuantKind::bf16:
+      return DType::bf16;
+    case QuantKind::fp8_e4m3:
+      return DType::f8_e4m3;
+    case QuantKind::fp8_e5m2:
+      return DType::f8_e5m2;
+    default:
+      return DType::u8;  // integer codes are always finite
+  }
+}
+
+}  // namespace
+
+void QuantizedTensor::check_finite(const std::string& name) const {
+  const int64_t bad = first_non_finite(codes.data(), numel(), element_dtype(format.kind));
+  LB_CHECK_FORMAT(bad < 0, "tensor ", name, ": non-finite weight at row ", bad / cols(),
+                  ", column ", bad % cols());
+  if (format.is_dense()) return;
+  const DType scale_dtype = format.double_quant ? DType::u8 : format.scale_dtype;
+  const int64_t bad_scale = first_non_finite(scales.data(), scale_count(), scale_dtype);
+  LB_CHECK_FORMAT(bad_scale < 0, "tensor ", name, ": non-finite scale at index ", bad_scale);
+  if (format.has_zeros()) {
+    const int64_t bad_zero = first_non_finite(zeros.data(), scale_count(), DType::f16);
+    LB_CHECK_FORMAT(bad_zero < 0, "tensor ", name, ": non-finite zero-point at index ", bad_zero);
+  }
+  if (format.double_quant) {
+    const int64_t n = (scale_count() + 255) / 256;
+    LB_CHECK_FORMAT(first_non_finite(nested_scales.data(), n, DType::f32) < 0, "tensor ", name,
+                    ": non-finite nested scale");
+    LB_CHECK_FORMAT(std::isfinite(nested_offset), "tensor ", name, ": non-finite nested offset");
+  }
 }
 
 QuantizedTensor QuantizedTensor::from_f32(const float* data, Shape shape) {

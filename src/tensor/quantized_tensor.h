@@ -33,6 +33,9 @@ struct QuantizedTensor {
 
   // Throws FormatError naming `name` when buffer sizes do not match format and shape.
   void validate(const std::string& name) const;
+  // Throws FormatError naming `name` and the position when a stored value (dense element,
+  // fp8 code, scale, zero-point) is NaN or infinite. One pass over the bytes.
+  void check_finite(const std::string& name) const;
 
   // A dense f32 tensor that owns a copy of `data`.
   static QuantizedTensor from_f32(const float* data, Shape shape);

@@ -82,6 +82,30 @@ TEST(CliErrors, TruncatedFiles) {
   expect_one_line_error(run_lowbit("inspect --model " + st.string()), 3, "model.safetensors");
 }
 
+TEST(CliErrors, NanWeightIsNamed) {
+  LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
+  TempDir tmp;
+  std::ifstream in(bin, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // llama2.c layout: 28-byte header, token_embedding [512, 64], rms_att [5, 64], then wq of
+  // layer 0; element 70 of wq is row 1, column 6.
+  const size_t offset = 28 + 4 * (512 * 64 + 5 * 64) + 4 * 70;
+  const uint32_t nan_bits = 0x7FC00000u;
+  bytes.replace(offset, 4, reinterpret_cast<const char*>(&nan_bits), 4);
+  const auto model = tmp.path() / "nan.bin";
+  write(model, bytes);
+  std::filesystem::copy_file(bin.parent_path() / "tok512.bin", tmp.path() / "tok512.bin");
+  write(tmp.path() / "text.txt", std::string(2000, 'a'));
+  const std::string name = "model.layers.0.self_attn.q_proj.weight: non-finite weight at row 1";
+  expect_one_line_error(run_lowbit("quantize --model " + model.string() + " --scheme w4g32 --out " +
+                                   (tmp.path() / "q").string()),
+                        3, name);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "q"));
+  expect_one_line_error(run_lowbit("eval --model " + model.string() + " --text " +
+                                   (tmp.path() / "text.txt").string() + " --ctx 64"),
+                        3, name);
+}
+
 TEST(CliErrors, MissingModelPath) {
   expect_one_line_error(run_lowbit("inspect --model /nonexistent/model.bin"), 2,
                         "/nonexistent/model.bin");
