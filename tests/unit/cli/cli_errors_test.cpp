@@ -106,6 +106,41 @@ TEST(CliErrors, NanWeightIsNamed) {
                         3, name);
 }
 
+// An HF directory whose model.safetensors has the given JSON header and `data` bytes.
+std::filesystem::path hf_with_header(const TempDir& tmp, const std::string& header,
+                                     size_t data_bytes) {
+  const auto dir = tmp.path() / "hf";
+  std::filesystem::create_directories(dir);
+  write(dir / "config.json", R"({"hidden_size":64,"intermediate_size":172,"num_hidden_layers":1,)"
+                             R"("num_attention_heads":8,"vocab_size":512})");
+  std::string bytes(8, '\0');
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i)
+    bytes[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xFF);
+  write(dir / "model.safetensors", bytes + header + std::string(data_bytes, '\0'));
+  return dir;
+}
+
+TEST(CliErrors, OverlappingSafetensorsOffsets) {
+  TempDir tmp;
+  const auto dir = hf_with_header(tmp,
+                                  R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                                  R"("b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})",
+                                  24);
+  expect_one_line_error(run_lowbit("inspect --model " + dir.string()), 3, "model.safetensors");
+}
+
+TEST(CliErrors, WrongSafetensorsDtypeSize) {
+  TempDir tmp;
+  const auto dir =
+      hf_with_header(tmp, R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,16]}})", 16);
+  expect_one_line_error(run_lowbit("inspect --model " + dir.string()), 3, "model.safetensors");
+  TempDir tmp2;
+  const auto dir2 =
+      hf_with_header(tmp2, R"({"a":{"dtype":"Q9","shape":[4],"data_offsets":[0,16]}})", 16);
+  expect_one_line_error(run_lowbit("inspect --model " + dir2.string()), 3, "model.safetensors");
+}
+
 TEST(CliErrors, MissingModelPath) {
   expect_one_line_error(run_lowbit("inspect --model /nonexistent/model.bin"), 2,
                         "/nonexistent/model.bin");
