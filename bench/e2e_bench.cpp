@@ -6,7 +6,8 @@
 // e2e/<scheme>/decode (one token at position 128 after a 128-token prefill; only that step is
 // timed, rewriting cache row 128 on every iteration). f32 is registered first: vs_f32 is
 // f32's time per iteration divided by this case's, and is left out when f32 has not run in
-// this invocation (e.g. a --benchmark_filter that excludes it).
+// this invocation (e.g. a --benchmark_filter that excludes it). weight_bytes counts every
+// stored tensor (printed with binary prefixes); bits/w covers only the blocks' linear layers.
 //
 // Environment: LOWBIT_BENCH_PRESET (synthetic preset, default "demo"; "tinyllama-1.1b" takes
 // ~20 s and ~4.4 GB of RAM to build), LOWBIT_BENCH_THREADS (default 1), LOWBIT_ISA.
@@ -103,7 +104,7 @@ void e2e_bench(benchmark::State& state, const std::string& scheme, Phase phase) 
   const std::vector<int32_t> prompt = prompt_tokens(vocab);
   model::KvCache cache = m.make_cache(kPrompt + 1);
   const int64_t rows = phase == Phase::prefill ? kPrompt : 1;
-  std::vector<float> logits(static_cast<size_t>(rows * vocab));
+  std::vector<float> logits(static_cast<size_t>(kPrompt * vocab));  // the warm-up writes 128
   // Decode needs positions 0..127 in the cache; prefill rewrites them every iteration anyway.
   m.forward(prompt, 0, cache, logits.data(), ctx);
   const int32_t next[1] = {prompt.back()};
