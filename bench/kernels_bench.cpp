@@ -18,7 +18,7 @@ namespace {
 constexpr int64_t kN = 4096;
 constexpr int64_t kK = 4096;
 
-enum class Case { f32, f16, w8, w4g128, nf4, fp8 };
+enum class Case { f32, f16, w8, w4g128, w4g32, w3g128, w2g32, nf4, fp8 };
 
 QuantFormat format_of(Case c) {
   switch (c) {
@@ -30,6 +30,13 @@ QuantFormat format_of(Case c) {
       return QuantFormat::affine(8, kPerChannel, true);
     case Case::w4g128:
       return QuantFormat::affine(4, 128, true);
+    // As the w4g32 / w3g128 / w2g32 schemes: asymmetric, f16 scale and zero-point.
+    case Case::w4g32:
+      return QuantFormat::affine(4, 32, false);
+    case Case::w3g128:
+      return QuantFormat::affine(3, 128, false);
+    case Case::w2g32:
+      return QuantFormat::affine(2, 32, false);
     case Case::nf4:
       return QuantFormat::nf4(64, false);
     case Case::fp8:
@@ -76,6 +83,12 @@ QuantizedTensor make_weight(Case c) {
         std::memcpy(w.scales.mutable_data() + 4 * i, &s, 4);
       }
     }
+    if (w.format.has_zeros()) {
+      // Mid-range zero-points, so values are centred as a quantizer would leave them.
+      const uint16_t h = f32_to_f16(static_cast<float>(1 << (w.format.bits - 1)) - 0.5f);
+      w.zeros = Buffer::allocate(scales * 2);
+      for (size_t i = 0; i < scales; ++i) std::memcpy(w.zeros.mutable_data() + 2 * i, &h, 2);
+    }
   }
   w.validate("bench");
   return w;
@@ -109,9 +122,10 @@ void linear_bench(benchmark::State& state, Case c) {
 }
 
 void register_all() {
-  const std::pair<const char*, Case> cases[] = {{"f32", Case::f32}, {"f16", Case::f16},
-                                                {"w8", Case::w8},   {"w4g128", Case::w4g128},
-                                                {"nf4", Case::nf4}, {"fp8", Case::fp8}};
+  const std::pair<const char*, Case> cases[] = {
+      {"f32", Case::f32},       {"f16", Case::f16},     {"w8", Case::w8},
+      {"w4g128", Case::w4g128}, {"w4g32", Case::w4g32}, {"w3g128", Case::w3g128},
+      {"w2g32", Case::w2g32},   {"nf4", Case::nf4},     {"fp8", Case::fp8}};
   for (const auto& [name, c] : cases) {
     benchmark::RegisterBenchmark((std::string("linear/") + name).c_str(), linear_bench, c)
         ->ArgNames({"M", "threads"})

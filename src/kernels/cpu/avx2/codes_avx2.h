@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+// The AVX2 pieces under row_avx2.cpp's decoders: per-row group parameters, and code sources
+// that read a packed row and return 8 codes as i32 lanes (codes8), 32 where that is cheaper
+// (codes32), or one code (code). Element indices given to codes8 / codes32 must lie on a byte
+// boundary of the stream that starts a whole number of 8-code chunks from a group start
+// (row_avx2.cpp only picks a source when every group starts on such a boundary).
+// Everything is in an anonymous namespace and built for AVX2 only, so these definitions never
+// meet a baseline copy (one-definition rule). Include only from row_avx2.cpp.
+#pragma once
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/row_kernels.h"
+#include "numerics/bit_pack.h"
+#include "numerics/half.h"
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#endif
+
+namespace lowbit::kernels::cpu::avx2 {
+
+namespace {
+
+// n f16 values to f32: F16C converts exactly, like f16_to_f32.
+void f16_to_f32_n(const uint8_t* src, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(
+        out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))));
+  for (; i < n; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, src + 2 * i, 2);
+    out[i] = f16_to_f32(bits);
+  }
+}
+
+// Scale and zero-point of every group of one row, resolved once per row: one out-of-line
+// WeightView::scale / zero call per group cost as much as the dot itself with groups of 32.
+struct RowParams {
+  // Rows of up to kInline groups (K = 4096 at groups of 64) stay off the thread-local heap
+  // buffer: with short rows its lookup showed in decode time.
+  static constexpr size_t kInline = 64;
+  float inline_buffer[2 * kInline];
+  const float* scale = nullptr;
+  const float* zero = nullptr;
+  void set_row(const WeightView& w, int64_t r) {
+    const auto groups = static_cast<size_t>(w.groups);
+    float* s = inline_buffer;
+    if (groups > kInline) {
+      thread_local std::vector<float> buffer;
+      if (buffer.size() < 2 * groups) buffer.resize(2 * groups);
+      s = buffer.data();
+    }
+    float* z = s + groups;
+    const int64_t first = w.per_tensor ? 0 : r * w.groups;
+    if (w.f16_scales) {
+      f16_to_f32_n(w.scales + 2 * first, w.groups, s);
+    } else if (w.scales != nullptr && !w.double_quant) {
+      std::memcpy(s, w.scales + 4 * first, 4 * groups);
+    } else {
+      for (int64_t g = 0; g < w.groups; ++g) s[g] = w.scale(r, g);
+    }
+    if (w.zeros != nullptr) {
+      f16_to_f32_n(reinterpret_cast<const uint8_t*>(w.zeros + first), w.groups, z);
+    } else {
+      // 0, or the symmetric 2^(bits-1): the same for every group.
+      const float z0 = w.zero(r, 0);
+      for (size_t g = 0; g < groups; ++g) z[g] = z0;
+    }
+    scale = s;
+    zero = z;
+  }
+};
+
+// Code j of a word at bit `bits * j`: each lane shifts the broadcast word by its own count.
+template <int kBits>
+__m256i spread(const uint8_t* at, int extra_shift) {
+  int32_t word;
+  std::memcpy(&word, at, 4);
+  const __m256i shifts = _mm256_add_epi32(
+      _mm256_setr_epi32(0, kBits, 2 * kBits, 3 * kBits, 4 * kBits, 5 * kBits, 6 * kBits, 7 * kBits),
+      _mm256_set1_epi32(extra_shift));
+  const __m256i codes = _mm256_srlv_epi32(_mm256_set1_epi32(word), shifts);
+  return _mm256_and_si256(codes, _mm256_set1_epi32((1 << kBits) - 1));
+}
+
+// 2-bit codes, four per byte. 32 codes are 8 bytes, read as two 4-byte words (no byte outside
+// them is touched, so the last chunk of the buffer is safe).
+struct RowCrumbs {
+  const uint8_t* p = nullptr;
+  void set_row(const WeightView& w, int64_t r) { p = w.row(r); }
+  __m256i codes8(int64_t i) const {
+    // Only 2 bytes belong to these codes: widen them rather than read past them.
+    uint16_t half;
+    std::memcpy(&half, p + i / 4, 2);
+    const uint32_t word = half;
+    return spread<2>(reinterpret_cast<const uint8_t*>(&word), 0);
+  }
+  void codes32(int64_t i, __m256i* q) const {
+    const uint8_t* at = p + i / 4;
+    q[0] = spread<2>(at, 0);
+    q[1] = spread<2>(at, 16);
+    q[2] = spread<2>(at + 4, 0);
+    q[3] = spread<2>(at + 4, 16);
+  }
+  unsigned code(int64_t i) const { return packed_code(p, i, 2); }
+};
+
+// 3-bit codes: 8 codes are 3 bytes. 32 codes are 12 bytes, read as 4-byte words at byte 0, 3,
+// 6 and 8 (the last one shifted by 8 more bits), all inside those 12 bytes.
+struct RowTriplets {
+  const uint8_t* p = nullptr;
+  void set_row(const WeightView& w, int64_t r) { p = w.row(r); }
+  __m256i codes8(int64_t i) const {
+    const uint8_t* at = p + i / 8 * 3;
+    const uint32_t word =
+        at[0] | (static_cast<uint32_t>(at[1]) << 8) | (static_cast<uint32_t>(at[2]) << 16);
+    return spread<3>(reinterpret_cast<const uint8_t*>(&word), 0);
+  }
+  void codes32(int64_t i, __m256i* q) const {
+    const uint8_t* at = p + i / 8 * 3;
+    q[0] = spread<3>(at, 0);
+    q[1] = spread<3>(at + 3, 0);
+    q[2] = spread<3>(at + 6, 0);
+    q[3] = spread<3>(at + 8, 8);
+  }
+  unsigned code(int64_t i) const { return packed_code(p, i, 3); }
+};
+
+}  // namespace
+
+}  // namespace lowbit::kernels::cpu::avx2
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif  // defined(__x86_64__)
