@@ -9,6 +9,7 @@
 #include "io/gguf.h"
 #include "io/llama2c.h"
 #include "io/safetensors.h"
+#include "io/tokenizer_gguf.h"
 #include "util/check.h"
 
 namespace lowbit {
@@ -94,7 +95,12 @@ ModelSource open_gguf(const fs::path& path) {
   s.config = gguf_config(file);
   s.tensors = file.hf_tensors();
   if (output_duplicates_embedding(file)) s.tensors.erase("lm_head.weight");
-  if (auto vocab = file.spm_vocab()) s.tokenizer = make_spm_tokenizer(std::move(*vocab));
+  const nlohmann::json& meta = file.metadata();
+  if (auto vocab = file.spm_vocab()) {
+    s.tokenizer = make_spm_tokenizer(std::move(*vocab));
+  } else if (meta.contains("tokenizer.ggml.model") && meta["tokenizer.ggml.model"] == "gpt2") {
+    s.tokenizer = make_gguf_bpe_tokenizer(meta, file.path());  // Llama-3 / Qwen2 vocabularies
+  }
   return s;
 }
 
