@@ -32,17 +32,10 @@ std::optional<QuantKind> kind_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+// Dense kinds are stored under their own dtype; every other kind as codes + scales.
 std::optional<DType> dense_dtype(QuantKind kind) {
-  switch (kind) {
-    case QuantKind::f32:
-      return DType::f32;
-    case QuantKind::f16:
-      return DType::f16;
-    case QuantKind::bf16:
-      return DType::bf16;
-    default:
-      return std::nullopt;
-  }
+  const bool dense = kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
+  return dense ? element_dtype(kind) : std::nullopt;
 }
 
 // Shape of the scales / zeros of a quantized tensor: [rows, groups_per_row], or [1].

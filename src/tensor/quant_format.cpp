@@ -66,6 +66,23 @@ std::string kind_name(QuantKind kind) {
   return "?";
 }
 
+std::optional<DType> element_dtype(QuantKind kind) {
+  switch (kind) {
+    case QuantKind::f32:
+      return DType::f32;
+    case QuantKind::f16:
+      return DType::f16;
+    case QuantKind::bf16:
+      return DType::bf16;
+    case QuantKind::fp8_e4m3:
+      return DType::f8_e4m3;
+    case QuantKind::fp8_e5m2:
+      return DType::f8_e5m2;
+    default:
+      return std::nullopt;
+  }
+}
+
 void validate_format(const QuantFormat& f) {
   switch (f.kind) {
     case QuantKind::f32:

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "tensor/dtype.h"
@@ -65,6 +66,9 @@ void validate_format(const QuantFormat& format);
 // A short readable name: "f32", "int4 g128 asym", "nf4 b64 dq", "fp8_e4m3 per-channel".
 std::string format_name(const QuantFormat& format);
 std::string kind_name(QuantKind kind);
+// The DType of one stored element of `kind` (f32, f16, bf16, f8_e4m3, f8_e5m2), or nullopt for
+// packed integer and NF4 codes.
+std::optional<DType> element_dtype(QuantKind kind);
 
 // Groups per row for a row of `cols` elements (1 for per-channel and per-tensor).
 int64_t groups_per_row(const QuantFormat& format, int64_t cols);

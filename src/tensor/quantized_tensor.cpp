@@ -67,27 +67,11 @@ int64_t first_non_finite(const uint8_t* data, int64_t n, DType dtype) {
   }
 }
 
-DType element_dtype(QuantKind kind) {
-  switch (kind) {
-    case QuantKind::f32:
-      return DType::f32;
-    case QuantKind::f16:
-      return DType::f16;
-    case QuantKind::bf16:
-      return DType::bf16;
-    case QuantKind::fp8_e4m3:
-      return DType::f8_e4m3;
-    case QuantKind::fp8_e5m2:
-      return DType::f8_e5m2;
-    default:
-      return DType::u8;  // integer codes are always finite
-  }
-}
-
 }  // namespace
 
 void QuantizedTensor::check_finite(const std::string& name) const {
-  const int64_t bad = first_non_finite(codes.data(), numel(), element_dtype(format.kind));
+  const int64_t bad =
+      first_non_finite(codes.data(), numel(), element_dtype(format.kind).value_or(DType::u8));
   LB_CHECK_FORMAT(bad < 0, "tensor ", name, ": non-finite weight at row ", bad / cols(),
                   ", column ", bad % cols());
   if (format.is_dense()) return;

@@ -4,24 +4,13 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/dot_lanes.h"
 #include "kernels/kernels.h"
 #include "util/check.h"
 
 namespace lowbit::kernels {
 
 namespace {
-
-// Eight lanes combined pairwise: a fixed order, so a dot product is reproducible.
-float dot(const float* a, const float* b, int64_t n) {
-  float lanes[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) lanes[j] += a[i + j] * b[i + j];
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
-         ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])) + tail;
-}
 
 // Softmax without checks, shared by softmax and attention.
 void softmax_unchecked(float* x, int64_t n) {
@@ -118,7 +107,7 @@ void attention(const float* q, const float* keys, const float* values, int64_t n
     const float* q_head = q + h * head_dim;
     const int64_t kv_offset = (h / group) * head_dim;
     for (int64_t t = 0; t < n_keys; ++t)
-      scores[t] = dot(q_head, keys + t * kv_stride + kv_offset, head_dim) * scale;
+      scores[t] = cpu::dot_lanes(q_head, keys + t * kv_stride + kv_offset, head_dim) * scale;
     softmax_unchecked(scores, n_keys);
     float* out_head = out + h * head_dim;
     for (int64_t d = 0; d < head_dim; ++d) out_head[d] = 0.0f;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "kernels/cpu/dot_lanes.h"
 #include "kernels/cpu/row_kernels.h"
 #include "numerics/bit_pack.h"
 #include "numerics/fp8.h"
@@ -83,18 +84,6 @@ void decode_span(const WeightView& w, const uint8_t* row, int64_t begin, int64_t
   }
 }
 
-// Eight independent lanes combined pairwise: a fixed order, so the result is reproducible.
-float dot_span(const float* a, const float* b, int64_t n) {
-  float lanes[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) lanes[j] += a[i + j] * b[i + j];
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
-         ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])) + tail;
-}
-
 }  // namespace
 
 void unpack_codes(const uint8_t* row, int64_t begin, int64_t n, int bits, uint8_t* out) {
@@ -141,7 +130,7 @@ void dot_rows(const WeightView& w, const float* x, int64_t row_begin, int64_t ro
       for (int64_t i = 0; i < g_size; i += kSpan) {
         const int64_t n = std::min(kSpan, g_size - i);
         decode_span(w, row, g_begin + i, n, zero, values);
-        group += dot_span(values, x + g_begin + i, n);
+        group += dot_lanes(values, x + g_begin + i, n);
       }
       total += w.scale(r, g) * group;
     }
