@@ -25,6 +25,9 @@ QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& sc
     const QuantizedTensor& t = source.tensors.at(name);
     LB_CHECK_FORMAT(t.shape == shape, "tensor ", name, " has shape ", shape_string(t.shape),
                     ", expected ", shape_string(shape));
+    // Validated before any work starts: a NaN in the file is the file's defect, reported as
+    // such and before any progress line.
+    t.check_finite(name);
     names.push_back(name);
   });
 
@@ -39,7 +42,6 @@ QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& sc
     for (int64_t i = b; i < e; ++i) {
       const std::string& name = names[static_cast<size_t>(i)];
       const QuantizedTensor& t = source.tensors.at(name);
-      t.check_finite(name);  // a NaN in the file is the file's defect, reported as such
       const float* w = nullptr;
       if (t.format.kind == QuantKind::f32) {
         w = t.codes.as<float>();
