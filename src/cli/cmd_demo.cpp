@@ -9,11 +9,11 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "cli/scheme_sweep.h"
 #include "cli/subcommands.h"
 #include "eval/perplexity.h"
 #include "model/sampler.h"
 #include "ptq/model_loader.h"
-#include "ptq/quantize_model.h"
 #include "ptq/synthetic_model.h"
 #include "util/log.h"
 #include "util/timer.h"
@@ -93,31 +93,20 @@ int run_demo(const DemoArgs& a) {
   std::vector<std::string> names = a.schemes;
   if (names.empty())
     for (const auto& s : quant::builtin_schemes()) names.push_back(s.name);
+  SweepSetup setup;
+  setup.source = &source;
+  setup.base = baseline.get();
+  setup.tokens = tokens;
+  setup.bos_id = tok.bos_id();
+  setup.options = options;
   nlohmann::json rows = nlohmann::json::array();
-  for (const std::string& name : names) {
-    const quant::Scheme& scheme = quant::find_scheme(name);
-    Timer timer;
-    ptq::QuantizedModel q = ptq::quantize_model(source, scheme, ec);
-    const double quantize_seconds = timer.seconds();
-    auto m = ptq::build_model(source.config, q.tensors);
-    const eval::EvalResult r =
-        eval::evaluate(*m, baseline.get(), tokens, tok.bos_id(), options, ec);
-    const double decode = decode_speed(*m, tok.bos_id(), 32, ec);
-    size_t bytes = 0;
-    for (const auto& n : q.tensors.names()) bytes += q.tensors.at(n).storage_bytes();
-    rows.push_back(
-        {{"scheme", name},
-         {"bits_per_weight", q.linear_bits_per_weight},
-         {"bytes", bytes},
-         {"ppl", r.ppl},
-         {"ppl_stderr", r.ppl_stderr},
-         {"kld", r.kld},
-         {"top1_agreement", r.top1_agreement},
-         {"quantize_seconds", quantize_seconds},
-         {"prefill_tokens_per_second", static_cast<double>(r.windows * r.ctx) / r.seconds},
-         {"decode_tokens_per_second", decode}});
-    log_info("demo: ", name, " done");
-  }
+  run_sweep(setup, names, ec, [&](SweepRow& row, const model::LlamaModel& m) {
+    if (row.scheme == "base") return;  // the f32 scheme is in the list
+    nlohmann::json j = sweep_row_json(row);
+    j["decode_tokens_per_second"] = decode_speed(m, tok.bos_id(), 32, ec);
+    rows.push_back(std::move(j));
+    log_info("demo: ", row.scheme, " done");
+  });
   if (a.json) {
     print_json({{"model", {{"preset", a.preset}, {"seed", a.seed}, {"config", source.config}}},
                 {"text_tokens", tokens.size()},
@@ -129,17 +118,18 @@ int run_demo(const DemoArgs& a) {
   std::printf("lowbit demo: synthetic '%s' Llama (seed %llu), %zu evaluation tokens, ctx %lld\n",
               a.preset.c_str(), static_cast<unsigned long long>(a.seed), tokens.size(),
               static_cast<long long>(a.ctx));
-  std::printf("%-12s %8s %11s %10s %10s %7s %12s %11s\n", "scheme", "bits/w", "size", "ppl", "kld",
-              "top1", "prefill t/s", "decode t/s");
+  std::printf("%-12s %8s %8s %11s %10s %10s %7s %12s %11s\n", "scheme", "bits/w", "file b/w",
+              "size", "ppl", "kld", "top1", "prefill t/s", "decode t/s");
   for (const auto& r : rows)
-    std::printf("%-12s %8.3f %11s %10.4f %10.6f %6.1f%% %12.0f %11.1f\n",
-                r["scheme"].get<std::string>().c_str(), r["bits_per_weight"].get<double>(),
-                human_bytes(r["bytes"].get<double>()).c_str(), r["ppl"].get<double>(),
-                r["kld"].get<double>(), 100.0 * r["top1_agreement"].get<double>(),
-                r["prefill_tokens_per_second"].get<double>(),
-                r["decode_tokens_per_second"].get<double>());
+    std::printf(
+        "%-12s %8.3f %8.3f %11s %10.4f %10.6f %6.1f%% %12.0f %11.1f\n",
+        r["scheme"].get<std::string>().c_str(), r["bits_per_weight"].get<double>(),
+        r["file_bits_per_weight"].get<double>(), human_bytes(r["bytes"].get<double>()).c_str(),
+        r["ppl"].get<double>(), r["kld"].get<double>(), 100.0 * r["top1_agreement"].get<double>(),
+        r["prefill_tokens_per_second"].get<double>(), r["decode_tokens_per_second"].get<double>());
   std::printf(
-      "(bits/w over the linear layers, scales and zero-points included; kld = "
+      "(bits/w over the linear layers, scales and zero-points included; file b/w and size over "
+      "every tensor; kld = "
       "KL(f32 || scheme) per token; speeds on %d threads)\n",
       ec.threads());
   return 0;

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
-// `lowbit eval`: perplexity of a model on a text file; with --scheme also the unquantized
-// model on the same windows, KL divergence and top-1 agreement.
+// `lowbit eval`: perplexity of a model on a text file; with --scheme (or --head/--embed) also
+// the unquantized model on the same windows, KL divergence and top-1 agreement; with
+// --baseline the same figures against another model file.
+#include <algorithm>
 #include <cstdio>
-#include <iostream>
 
 #include "cli/common.h"
 #include "cli/subcommands.h"
 #include "eval/perplexity.h"
+#include "eval/text_file.h"
+#include "model/llama_config.h"
 #include "ptq/model_loader.h"
 #include "ptq/quantize_model.h"
-#include "util/atomic_file.h"
+#include "util/check.h"
 #include "util/log.h"
 
 namespace lowbit::cli {
@@ -18,14 +21,38 @@ namespace {
 struct EvalArgs {
   ModelOptions model;
   SchemeOptions scheme;
+  TargetOptions targets;
+  std::string baseline;
   std::string text;
-  int64_t ctx = 512;
+  int64_t ctx = 0;  // 0: min(512, the model's context)
   std::string protocol = "gptq";
-  int64_t max_windows = 0;
+  int64_t chunks = 0;
   bool json = false;
 };
 
-nlohmann::json result_json(const eval::EvalResult& r, double bpw, const std::string& scheme) {
+struct Sizes {
+  double bits_per_weight = 0;       // over the block linears
+  double file_bits_per_weight = 0;  // over every tensor
+  size_t bytes = 0;
+};
+
+Sizes sizes_of(const TensorMap& tensors, const model::LlamaConfig& config) {
+  double linear_params = 0, linear_bytes = 0, params = 0, bytes = 0;
+  for (const std::string& name : tensors.names()) {
+    const QuantizedTensor& t = tensors.at(name);
+    params += static_cast<double>(t.numel());
+    bytes += static_cast<double>(t.storage_bytes());
+  }
+  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
+    const QuantizedTensor& t = tensors.at(name);
+    linear_params += static_cast<double>(t.numel());
+    linear_bytes += static_cast<double>(t.storage_bytes());
+  });
+  return {linear_params > 0 ? 8 * linear_bytes / linear_params : 0,
+          params > 0 ? 8 * bytes / params : 0, static_cast<size_t>(bytes)};
+}
+
+nlohmann::json result_json(const eval::EvalResult& r, const Sizes& sizes) {
   nlohmann::json j = {{"protocol", r.protocol},
                       {"ctx", r.ctx},
                       {"tokens", r.tokens},
@@ -34,14 +61,16 @@ nlohmann::json result_json(const eval::EvalResult& r, double bpw, const std::str
                       {"mean_nll", r.mean_nll},
                       {"ppl", r.ppl},
                       {"ppl_stderr", r.ppl_stderr},
-                      {"bits_per_weight", bpw},
+                      {"bits_per_weight", sizes.bits_per_weight},
+                      {"file_bits_per_weight", sizes.file_bits_per_weight},
+                      {"bytes", sizes.bytes},
                       {"seconds", r.seconds},
                       {"tokens_per_second",
                        r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0}};
-  if (!scheme.empty()) j["scheme"] = scheme;
   if (r.has_baseline) {
     j["baseline_ppl"] = r.baseline_ppl;
     j["baseline_ppl_stderr"] = r.baseline_ppl_stderr;
+    j["ppl_delta"] = r.ppl - r.baseline_ppl;
     j["kld"] = r.kld;
     j["kld_stderr"] = r.kld_stderr;
     j["kld_max"] = r.kld_max;
@@ -50,48 +79,96 @@ nlohmann::json result_json(const eval::EvalResult& r, double bpw, const std::str
   return j;
 }
 
+// The --baseline model, checked to share the evaluated model's vocabulary: same size, and its
+// own tokenizer (when it has one) gives the same ids for the text.
+std::unique_ptr<model::LlamaModel> open_baseline(const EvalArgs& a, const std::string& text,
+                                                 const std::vector<int32_t>& tokens,
+                                                 int64_t vocab) {
+  ModelOptions o = a.model;
+  o.model = a.baseline;
+  o.tokenizer.clear();
+  ModelSource source = open_model(o);
+  const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
+  LB_CHECK_ARG(config.vocab_size == vocab, "--baseline ", a.baseline, ": vocabulary of ",
+               config.vocab_size, " tokens, but --model has ", vocab);
+  if (source.tokenizer) {
+    const std::vector<int32_t> theirs = source.tokenizer->encode(text, /*add_bos=*/true);
+    LB_CHECK_ARG(theirs == tokens, "--baseline ", a.baseline,
+                 ": its tokenizer splits the text differently from --model's (different "
+                 "vocabularies)");
+  }
+  return ptq::build_model(source.config, source.tensors);
+}
+
 int run_eval(const EvalArgs& a) {
-  const auto scheme = resolve_scheme(a.scheme);
-  const eval::EvalOptions options{a.ctx, eval::parse_protocol(a.protocol), a.max_windows};
+  const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(a.model);
   const Tokenizer& tokenizer = require_tokenizer(source);
-  auto baseline = ptq::build_model(source.config, source.tensors);
-  const std::string text = read_file(a.text);
+  const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
+  const std::string text = eval::read_text_file(a.text, "--text");
+  const eval::EvalOptions options{a.ctx > 0 ? a.ctx : std::min<int64_t>(512, config.max_seq_len),
+                                  eval::parse_protocol(a.protocol), a.chunks};
   const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/true);
-  log_info("eval: ", a.text, ": ", tokens.size(), " tokens, protocol ", a.protocol, ", ctx ",
-           a.ctx);
+  // Fails before any model work when the windows would score nothing.
+  const eval::WindowPlan plan =
+      eval::plan_windows(static_cast<int64_t>(tokens.size()), options, config.max_seq_len);
   kernels::ExecContext ctx = make_context(a.model);
+
+  auto model = ptq::build_model(source.config, source.tensors);
+  Sizes sizes = sizes_of(source.tensors, config);
   std::unique_ptr<model::LlamaModel> quantized;
-  if (scheme) {
-    log_info("eval: quantizing with ", scheme->name);
-    ptq::QuantizedModel q = ptq::quantize_model(source, *scheme, ctx);
+  if (!quantize.empty()) {
+    ptq::QuantizedModel q = ptq::quantize_model(source, quantize, ctx);
+    log_info("eval: quantized with ", quantize.name());
+    sizes = sizes_of(q.tensors, config);
     quantized = ptq::build_model(source.config, q.tensors);
   }
-  const model::LlamaModel& evaluated = quantized ? *quantized : *baseline;
+  std::unique_ptr<model::LlamaModel> other;
+  if (!a.baseline.empty()) other = open_baseline(a, text, tokens, config.vocab_size);
+  // Logged only once every input has been validated: an error is then the only output.
+  log_info("eval: ", a.text, ": ", tokens.size(), " tokens, protocol ", a.protocol, ", ctx ",
+           plan.ctx, ", ", plan.windows, " windows");
+  const model::LlamaModel& evaluated = quantized ? *quantized : *model;
+  const model::LlamaModel* baseline = other ? other.get() : quantized ? model.get() : nullptr;
+
   auto progress = [](int64_t done, int64_t total, double ppl) {
     if (done == total || done % 16 == 0) log_info("eval: [", done, "/", total, "] ppl ", ppl);
   };
-  const eval::EvalResult r = eval::evaluate(evaluated, quantized ? baseline.get() : nullptr, tokens,
-                                            tokenizer.bos_id(), options, ctx, progress);
-  const double bpw = evaluated.weights().linear_bits_per_weight();
-  const std::string scheme_name = scheme ? scheme->name
-                                  : source.quantization.is_object()
-                                      ? source.quantization.value("scheme", std::string())
-                                      : std::string();
+  const eval::EvalResult r =
+      eval::evaluate(evaluated, baseline, tokens, tokenizer.bos_id(), options, ctx, progress);
+  std::string scheme_name = quantize.empty() ? std::string() : quantize.name();
+  if (scheme_name.empty() && source.quantization.is_object())
+    scheme_name = source.quantization.value("scheme", std::string());
+  const std::string baseline_name = other       ? a.baseline
+                                    : quantized ? a.model.model + " (unquantized)"
+                                                : std::string();
   if (a.json) {
-    print_json(result_json(r, bpw, scheme_name));
+    nlohmann::json j = result_json(r, sizes);
+    j["model"] = a.model.model;
+    j["text"] = a.text;
+    j["chunks"] = a.chunks;
+    if (!scheme_name.empty()) j["scheme"] = scheme_name;
+    if (!baseline_name.empty()) j["baseline"] = baseline_name;
+    print_json(j);
     return 0;
   }
   std::printf("protocol %s, ctx %lld: %lld tokens, %lld windows, %lld scored tokens\n",
               r.protocol.c_str(), static_cast<long long>(r.ctx), static_cast<long long>(r.tokens),
               static_cast<long long>(r.windows), static_cast<long long>(r.scored_tokens));
-  std::printf("PPL = %.4f +/- %.4f   (linear layers: %.4f bits per weight)\n", r.ppl, r.ppl_stderr,
-              bpw);
+  std::printf(
+      "PPL = %.4f +/- %.4f   (%s%s%.4f bits per weight over the linear layers, %.4f over "
+      "all tensors)\n",
+      r.ppl, r.ppl_stderr, scheme_name.c_str(), scheme_name.empty() ? "" : ": ",
+      sizes.bits_per_weight, sizes.file_bits_per_weight);
   if (r.has_baseline) {
-    std::printf("baseline PPL = %.4f +/- %.4f\n", r.baseline_ppl, r.baseline_ppl_stderr);
+    std::printf("baseline %s: PPL = %.4f +/- %.4f (difference %+.4f)\n", baseline_name.c_str(),
+                r.baseline_ppl, r.baseline_ppl_stderr, r.ppl - r.baseline_ppl);
     std::printf("KLD = %.6f +/- %.6f (max %.4f), top-1 agreement %.2f%%\n", r.kld, r.kld_stderr,
                 r.kld_max, 100.0 * r.top1_agreement);
   }
+  std::printf("speed: %.1f tokens/s over the model's forward passes (%d threads)\n",
+              r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0,
+              ctx.threads());
   return 0;
 }
 
@@ -102,14 +179,20 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<EvalArgs>();
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
+  add_target_options(cmd, a->targets);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();
-  cmd->add_option("--ctx", a->ctx, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
+  cmd->add_option("--ctx", a->ctx, "Window length in tokens (default: min(512, model context))")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
   cmd->add_option("--protocol", a->protocol,
-                  "gptq (score every token) or llamacpp (BOS per "
-                  "window, second half scored)")
-      ->check(CLI::IsMember({"gptq", "llamacpp"}));
-  cmd->add_option("--max-windows", a->max_windows, "Score at most this many windows (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+                  "gptq (score every token) or llamacpp (BOS per window, second half scored)")
+      ->check(CLI::IsMember({"gptq", "llamacpp"}))
+      ->capture_default_str();
+  cmd->add_option("--chunks,--max-windows", a->chunks,
+                  "Score only the first N windows (0 = all), as llama.cpp's --chunks")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--baseline", a->baseline,
+                  "Compare against this model (KL, top-1, ppl difference) on the same windows");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_eval(*a); }; });
 }

@@ -16,13 +16,15 @@ namespace {
 struct QuantizeArgs {
   ModelOptions model;
   SchemeOptions scheme;
+  TargetOptions targets;
   std::string out;
   bool json = false;
 };
 
 int run_quantize(const QuantizeArgs& a) {
-  const auto scheme = resolve_scheme(a.scheme);
-  LB_CHECK_ARG(scheme.has_value(), "give --scheme NAME (see `lowbit schemes`) or --bits N");
+  const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
+  LB_CHECK_ARG(!quantize.empty(),
+               "give --scheme NAME (see `lowbit schemes`), --bits N, --head or --embed");
   ModelSource source = open_model(a.model);
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
@@ -30,7 +32,7 @@ int run_quantize(const QuantizeArgs& a) {
     log_info("[", p.done, "/", p.total, "] ", p.tensor, ": ", human_bytes(p.bytes_before), " -> ",
              human_bytes(p.bytes_after));
   };
-  ptq::QuantizedModel q = ptq::quantize_model(source, *scheme, ctx, progress);
+  ptq::QuantizedModel q = ptq::quantize_model(source, quantize, ctx, progress);
   nlohmann::json quantization = q.quantization;
   quantization["source"] = source.path.string();
   quantization["source_format"] = source.format;
@@ -39,19 +41,20 @@ int run_quantize(const QuantizeArgs& a) {
                        [&](const std::filesystem::path& dir) {
                          if (tokenizer) tokenizer->save(dir);
                        });
-  size_t bytes = 0;
-  for (const auto& name : q.tensors.names()) bytes += q.tensors.at(name).storage_bytes();
   const double seconds = timer.seconds();
   if (a.json) {
     print_json({{"out", a.out},
-                {"scheme", scheme->name},
-                {"bytes", bytes},
-                {"linear_bits_per_weight", q.linear_bits_per_weight},
+                {"scheme", quantize.name()},
+                {"bytes", q.bytes},
+                {"bits_per_weight", q.linear_bits_per_weight},
+                {"file_bits_per_weight", q.file_bits_per_weight},
                 {"seconds", seconds}});
   } else {
-    std::printf("wrote %s: scheme %s, %s, linear layers %.4f bits per weight (%.1f s)\n",
-                a.out.c_str(), scheme->name.c_str(),
-                human_bytes(static_cast<double>(bytes)).c_str(), q.linear_bits_per_weight, seconds);
+    std::printf(
+        "wrote %s: scheme %s, %s, %.4f bits per weight over the linear layers, %.4f over all "
+        "tensors (%.1f s)\n",
+        a.out.c_str(), quantize.name().c_str(), human_bytes(static_cast<double>(q.bytes)).c_str(),
+        q.linear_bits_per_weight, q.file_bits_per_weight, seconds);
   }
   return 0;
 }
@@ -63,6 +66,7 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<QuantizeArgs>();
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
+  add_target_options(cmd, a->targets);
   cmd->add_option("-o,--out", a->out, "Output checkpoint directory")->required();
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_quantize(*a); }; });

@@ -34,6 +34,22 @@ std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& o) {
   return std::nullopt;
 }
 
+void add_target_options(CLI::App* cmd, TargetOptions& o) {
+  cmd->add_option("--head", o.head,
+                  "Scheme for the output head (default: keep its stored format; a tied head is "
+                  "the embedding)");
+  cmd->add_option("--embed", o.embed,
+                  "Scheme for the token embedding (default: keep its stored format)");
+}
+
+ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetOptions& targets) {
+  ptq::QuantizeOptions q;
+  q.linear = resolve_scheme(scheme);
+  if (!targets.head.empty()) q.head = quant::find_scheme(targets.head);
+  if (!targets.embed.empty()) q.embed = quant::find_scheme(targets.embed);
+  return q;
+}
+
 ModelSource open_model(const ModelOptions& o) {
   // The config is checked before any weight is read, so a config error is reported as such.
   model::LlamaConfig::from_json(load_model_config(o.model));

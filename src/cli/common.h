@@ -13,6 +13,7 @@
 #include "io/model_source.h"
 #include "kernels/exec_context.h"
 #include "model/llama_model.h"
+#include "ptq/quantize_model.h"
 #include "quant/scheme.h"
 
 namespace lowbit::cli {
@@ -37,6 +38,15 @@ struct SchemeOptions {
 void add_scheme_options(CLI::App* cmd, SchemeOptions& options);
 // The chosen scheme, or nullopt when neither --scheme nor --bits was given.
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& options);
+
+// --head SCHEME and --embed SCHEME: the output head and the token embedding.
+struct TargetOptions {
+  std::string head;
+  std::string embed;
+};
+void add_target_options(CLI::App* cmd, TargetOptions& options);
+// Everything to quantize; empty() when no scheme, --head or --embed was given.
+ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetOptions& targets);
 
 ModelSource open_model(const ModelOptions& options);
 kernels::ExecContext make_context(const ModelOptions& options);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Layer-by-layer quantization of a model's linear weights.
+// Tensor-by-tensor quantization of a model's linear weights (and, when asked, its output head
+// and token embedding).
 #include "ptq/quantize_model.h"
 
-#include <algorithm>
+#include <map>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -14,34 +16,84 @@
 
 namespace lowbit::ptq {
 
-QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& scheme,
+namespace {
+
+constexpr const char* kEmbedName = "model.embed_tokens.weight";
+constexpr const char* kHeadName = "lm_head.weight";
+
+struct Job {
+  std::string name;
+  const quant::Scheme* scheme;
+};
+
+void check_rtn(const quant::Scheme& scheme) {
+  LB_CHECK_ARG(scheme.algorithm == "rtn", "scheme ", scheme.name, " needs algorithm ",
+               scheme.algorithm, ", which this build does not run");
+}
+
+// The head and embedding jobs. A tied head is the embedding tensor itself.
+void add_head_and_embed(const ModelSource& source, const model::LlamaConfig& config,
+                        const QuantizeOptions& options, std::vector<Job>& jobs) {
+  const bool tied = config.tie_embeddings && !source.tensors.contains(kHeadName);
+  if (tied) {
+    if (options.head && options.embed)
+      LB_CHECK_ARG(options.head->format == options.embed->format,
+                   "the head is tied to the embedding (one tensor): --head ", options.head->name,
+                   " and --embed ", options.embed->name, " must not differ");
+    const auto& scheme = options.head ? options.head : options.embed;
+    if (scheme) jobs.push_back({kEmbedName, &*scheme});
+    return;
+  }
+  if (options.head) jobs.push_back({kHeadName, &*options.head});
+  if (options.embed) jobs.push_back({kEmbedName, &*options.embed});
+}
+
+}  // namespace
+
+std::string QuantizeOptions::name() const {
+  std::string out = linear ? linear->name : "unchanged";
+  if (head) out += " head=" + head->name;
+  if (embed) out += " embed=" + embed->name;
+  return out;
+}
+
+QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& options,
                               kernels::ExecContext& ctx,
                               const std::function<void(const QuantizeProgress&)>& progress) {
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
-  LB_CHECK_ARG(scheme.algorithm == "rtn", "scheme ", scheme.name, " needs algorithm ",
-               scheme.algorithm, ", which this build does not run");
-  std::vector<std::string> names;
+  LB_CHECK_ARG(!options.empty(), "nothing to quantize: give a scheme, --head or --embed");
+  if (options.linear) check_rtn(*options.linear);
+  if (options.head) check_rtn(*options.head);
+  if (options.embed) check_rtn(*options.embed);
+  std::vector<Job> jobs;
+  std::set<std::string, std::less<>> linear_names;
   model::for_each_linear(config, [&](const std::string& name, const Shape& shape) {
+    linear_names.insert(name);
     const QuantizedTensor& t = source.tensors.at(name);
     LB_CHECK_FORMAT(t.shape == shape, "tensor ", name, " has shape ", shape_string(t.shape),
                     ", expected ", shape_string(shape));
-    // Validated before any work starts: a NaN in the file is the file's defect, reported as
-    // such and before any progress line.
-    t.check_finite(name);
-    names.push_back(name);
+    if (options.linear) jobs.push_back({name, &*options.linear});
   });
+  const size_t n_linear = jobs.size();
+  add_head_and_embed(source, config, options, jobs);
+  // Validated before any work starts: a NaN in the file is the file's defect, reported as
+  // such and before any progress line.
+  for (const Job& job : jobs) {
+    LB_CHECK_FORMAT(source.tensors.contains(job.name), source.path.string(), ": no tensor ",
+                    job.name);
+    source.tensors.at(job.name).check_finite(job.name);
+  }
 
-  std::vector<QuantizedTensor> out(names.size());
+  std::vector<QuantizedTensor> out(jobs.size());
   std::mutex progress_mutex;
   int64_t done = 0;
-  size_t bytes_before = 0, bytes_after = 0;
   // One tensor per task: each output is produced by exactly one task, so the result does not
   // depend on the thread count.
-  ctx.pool->parallel_for(0, static_cast<int64_t>(names.size()), 1, [&](int64_t b, int64_t e) {
+  ctx.pool->parallel_for(0, static_cast<int64_t>(jobs.size()), 1, [&](int64_t b, int64_t e) {
     std::vector<float> dense;
     for (int64_t i = b; i < e; ++i) {
-      const std::string& name = names[static_cast<size_t>(i)];
-      const QuantizedTensor& t = source.tensors.at(name);
+      const Job& job = jobs[static_cast<size_t>(i)];
+      const QuantizedTensor& t = source.tensors.at(job.name);
       const float* w = nullptr;
       if (t.format.kind == QuantKind::f32) {
         w = t.codes.as<float>();
@@ -50,42 +102,69 @@ QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& sc
         kernels::dequantize_rows(t, 0, t.rows(), dense.data());
         w = dense.data();
       }
-      out[static_cast<size_t>(i)] = quant::quantize_rtn(w, t.rows(), t.cols(), scheme.format, name);
+      QuantizedTensor& q = out[static_cast<size_t>(i)];
+      q = quant::quantize_rtn(w, t.rows(), t.cols(), job.scheme->format, job.name);
       std::lock_guard<std::mutex> lock(progress_mutex);
       ++done;
-      bytes_before += t.storage_bytes();
-      bytes_after += out[static_cast<size_t>(i)].storage_bytes();
       if (progress)
-        progress({done, static_cast<int64_t>(names.size()), name, t.storage_bytes(),
-                  out[static_cast<size_t>(i)].storage_bytes()});
+        progress({done, static_cast<int64_t>(jobs.size()), job.name, t.storage_bytes(),
+                  q.storage_bytes()});
     }
   });
 
+  std::map<std::string, size_t, std::less<>> index;
+  for (size_t i = 0; i < jobs.size(); ++i) index[jobs[i].name] = i;
   QuantizedModel result;
-  size_t linear_index = 0;
+  double params = 0, bytes = 0, linear_params = 0, linear_bytes = 0;
   for (const std::string& name : source.tensors.names()) {
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      result.tensors.add(name, source.tensors.at(name));
-    } else {
-      result.tensors.add(name, out[static_cast<size_t>(it - names.begin())]);
-      ++linear_index;
+    const auto it = index.find(name);
+    const QuantizedTensor& t = it == index.end() ? source.tensors.at(name) : out[it->second];
+    result.tensors.add(name, t);
+    params += static_cast<double>(t.numel());
+    bytes += static_cast<double>(t.storage_bytes());
+    if (linear_names.contains(name)) {
+      linear_params += static_cast<double>(t.numel());
+      linear_bytes += static_cast<double>(t.storage_bytes());
     }
   }
-  LB_CHECK(linear_index == names.size(), "internal: lost a quantized tensor");
-  double weights = 0;
-  for (const auto& t : out) weights += static_cast<double>(t.numel());
-  result.linear_bits_per_weight =
-      weights > 0 ? 8.0 * static_cast<double>(bytes_after) / weights : 0;
-  result.quantization = {{"scheme", scheme.name},
-                         {"algorithm", scheme.algorithm},
-                         {"format", format_name(scheme.format)},
-                         {"bits", scheme.format.bits},
-                         {"group_size", scheme.format.group_size},
-                         {"symmetric", scheme.format.symmetric},
-                         {"targets", "linear layers of every block (q,k,v,o,gate,up,down)"},
-                         {"linear_bits_per_weight", result.linear_bits_per_weight}};
+  LB_CHECK(result.tensors.names().size() == source.tensors.names().size(),
+           "internal: lost a tensor");
+  result.linear_bits_per_weight = linear_params > 0 ? 8.0 * linear_bytes / linear_params : 0;
+  result.file_bits_per_weight = params > 0 ? 8.0 * bytes / params : 0;
+  result.bytes = static_cast<size_t>(bytes);
+  result.quantization = {{"scheme", options.name()},
+                         {"bits_per_weight", result.linear_bits_per_weight},
+                         {"file_bits_per_weight", result.file_bits_per_weight}};
+  if (options.linear) {
+    const quant::Scheme& scheme = *options.linear;
+    result.quantization["algorithm"] = scheme.algorithm;
+    result.quantization["format"] = format_name(scheme.format);
+    result.quantization["bits"] = scheme.format.bits;
+    result.quantization["group_size"] = scheme.format.group_size;
+    result.quantization["symmetric"] = scheme.format.symmetric;
+    result.quantization["targets"] = "linear layers of every block (q,k,v,o,gate,up,down)";
+  }
+  for (size_t i = n_linear; i < jobs.size(); ++i) {
+    const bool embed = jobs[i].name == kEmbedName;
+    const bool tied = embed && config.tie_embeddings && !source.tensors.contains(kHeadName);
+    const nlohmann::json entry = {{"tensor", jobs[i].name},
+                                  {"scheme", jobs[i].scheme->name},
+                                  {"format", format_name(jobs[i].scheme->format)},
+                                  {"tied", tied}};
+    if (tied) {
+      result.quantization["head"] = entry;
+      result.quantization["embed"] = entry;
+    } else {
+      result.quantization[embed ? "embed" : "head"] = entry;
+    }
+  }
   return result;
+}
+
+QuantizedModel quantize_model(const ModelSource& source, const quant::Scheme& scheme,
+                              kernels::ExecContext& ctx,
+                              const std::function<void(const QuantizeProgress&)>& progress) {
+  return quantize_model(source, QuantizeOptions{scheme, std::nullopt, std::nullopt}, ctx, progress);
 }
 
 }  // namespace lowbit::ptq

@@ -59,4 +59,17 @@ CommandResult run_lowbit(const std::string& args) {
   return r;
 }
 
+void expect_one_line_error(const CommandResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, code) << r.err;
+  int lines = 0;
+  for (const char c : r.err) lines += c == '\n';
+  EXPECT_EQ(lines, 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
 }  // namespace lowbit::testing

@@ -44,4 +44,10 @@ struct CommandResult {
 };
 CommandResult run_lowbit(const std::string& args);
 
+// Expects exit `code`, exactly one line on stderr containing `needle`, and nothing on stdout.
+void expect_one_line_error(const CommandResult& r, int code, const std::string& needle);
+
+// Writes `bytes` to `path` (binary).
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
 }  // namespace lowbit::testing

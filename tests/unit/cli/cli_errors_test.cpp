@@ -9,22 +9,7 @@
 namespace lowbit::testing {
 namespace {
 
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
-void expect_one_line_error(const CommandResult& r, int code, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(count_lines(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
-
-void write(const std::filesystem::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary) << bytes;
-}
+void write(const std::filesystem::path& p, const std::string& bytes) { write_bytes(p, bytes); }
 
 TEST(CliErrors, UnknownSchemeAndFlags) {
   LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");

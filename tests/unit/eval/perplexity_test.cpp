@@ -83,5 +83,67 @@ TEST(Perplexity, TooShortTextAndBadProtocol) {
   EXPECT_EQ(parse_protocol("llamacpp"), Protocol::llamacpp);
 }
 
+TEST(Perplexity, PlanRefusesWindowsThatScoreNothingOrExceedTheContext) {
+  // llamacpp at ctx 2 scores positions 1..0: nothing. It must be an error, not ppl 1.
+  EXPECT_THROW(plan_windows(1000, {2, Protocol::llamacpp, 0}, 512), InvalidArgument);
+  EXPECT_EQ(plan_windows(1000, {3, Protocol::llamacpp, 0}, 512).scored_per_window(), 1);
+  EXPECT_EQ(plan_windows(1000, {2, Protocol::gptq, 0}, 512).scored_per_window(), 1);
+  EXPECT_THROW(plan_windows(5000, {1024, Protocol::gptq, 0}, 512), InvalidArgument);
+  EXPECT_EQ(plan_windows(5000, {512, Protocol::gptq, 0}, 512).windows, 9);
+  EXPECT_EQ(plan_windows(5000, {512, Protocol::gptq, 3}, 512).windows, 3);
+  EXPECT_THROW(plan_windows(5000, {512, Protocol::gptq, -1}, 512), InvalidArgument);
+  Fixture f;
+  kernels::ExecContext ctx(1);
+  EXPECT_THROW(evaluate(*f.model, nullptr, f.tokens, 1, {2, Protocol::llamacpp, 0}, ctx),
+               InvalidArgument);
+  EXPECT_THROW(evaluate(*f.model, nullptr, f.tokens, 1,
+                        {f.model->config().max_seq_len * 2, Protocol::gptq, 0}, ctx),
+               InvalidArgument);
+}
+
+TEST(Perplexity, ReferenceLogProbsGiveTheSameFiguresAsALiveBaseline) {
+  Fixture f;
+  kernels::ExecContext ctx(2);
+  ModelSource source;
+  source.config = f.synthetic.config;
+  source.tensors = f.synthetic.tensors;
+  const ptq::QuantizedModel q = ptq::quantize_model(source, quant::find_scheme("w4g32"), ctx);
+  auto m = ptq::build_model(source.config, q.tensors);
+  for (const Protocol protocol : {Protocol::gptq, Protocol::llamacpp}) {
+    const EvalOptions o{64, protocol, 5};
+    const ReferenceLogProbs ref = compute_reference(*f.model, f.tokens, 1, o, ctx);
+    EXPECT_EQ(ref.log_probs.size(), reference_bytes(ref.plan, ref.vocab) / sizeof(float));
+    const EvalResult live = evaluate(*m, f.model.get(), f.tokens, 1, o, ctx);
+    const EvalResult cached = evaluate(*m, ref, f.tokens, 1, o, ctx);
+    EXPECT_GT(live.kld, 0.0);
+    EXPECT_DOUBLE_EQ(cached.ppl, live.ppl);
+    EXPECT_EQ(cached.scored_tokens, live.scored_tokens);
+    // The reference keeps f32 log-probabilities, the live path doubles: they agree closely.
+    EXPECT_NEAR(cached.kld, live.kld, 1e-5 * live.kld + 1e-9);
+    EXPECT_NEAR(cached.baseline_ppl, live.baseline_ppl, 1e-5 * live.baseline_ppl);
+    EXPECT_NEAR(ref.ppl, live.baseline_ppl, 1e-5 * live.baseline_ppl);
+    EXPECT_EQ(cached.top1_agreement, live.top1_agreement);
+    // Another plan is refused.
+    EXPECT_THROW(evaluate(*m, ref, f.tokens, 1, {64, protocol, 4}, ctx), InvalidArgument);
+  }
+}
+
+TEST(Perplexity, SameFiguresAtAnyThreadCount) {
+  Fixture f;
+  ModelSource source;
+  source.config = f.synthetic.config;
+  source.tensors = f.synthetic.tensors;
+  kernels::ExecContext one(1), three(3);
+  const ptq::QuantizedModel q = ptq::quantize_model(source, quant::find_scheme("w3g32"), one);
+  auto m = ptq::build_model(source.config, q.tensors);
+  const EvalOptions o{64, Protocol::llamacpp, 4};
+  const EvalResult a = evaluate(*m, f.model.get(), f.tokens, 1, o, one);
+  const EvalResult b = evaluate(*m, f.model.get(), f.tokens, 1, o, three);
+  EXPECT_EQ(a.ppl, b.ppl);
+  EXPECT_EQ(a.kld, b.kld);
+  EXPECT_EQ(a.kld_max, b.kld_max);
+  EXPECT_EQ(a.top1_agreement, b.top1_agreement);
+}
+
 }  // namespace
 }  // namespace lowbit::eval
