@@ -38,7 +38,8 @@ void add_scheme_options(CLI::App* cmd, SchemeOptions& options);
 // The chosen scheme, or nullopt when neither --scheme nor --bits was given.
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& options);
 
-ModelSource open_model(const ModelOptions& options);
+// load_tokenizer false: the weights and config only (see load_model_source).
+ModelSource open_model(const ModelOptions& options, bool load_tokenizer = true);
 kernels::ExecContext make_context(const ModelOptions& options);
 
 // The tokenizer of `source`; throws InvalidArgument naming the model when there is none.
