@@ -50,12 +50,12 @@ ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetO
   return q;
 }
 
-ModelSource open_model(const ModelOptions& o) {
+ModelSource open_model(const ModelOptions& o, bool load_tokenizer) {
   // The config is checked before any weight is read, so a config error is reported as such.
   model::LlamaConfig::from_json(load_model_config(o.model));
   std::optional<std::filesystem::path> tok;
   if (!o.tokenizer.empty()) tok = o.tokenizer;
-  return load_model_source(o.model, tok);
+  return load_model_source(o.model, tok, load_tokenizer);
 }
 
 kernels::ExecContext make_context(const ModelOptions& o) { return kernels::ExecContext(o.threads); }

@@ -48,7 +48,8 @@ void add_target_options(CLI::App* cmd, TargetOptions& options);
 // Everything to quantize; empty() when no scheme, --head or --embed was given.
 ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetOptions& targets);
 
-ModelSource open_model(const ModelOptions& options);
+// load_tokenizer false: the weights and config only (see load_model_source).
+ModelSource open_model(const ModelOptions& options, bool load_tokenizer = true);
 kernels::ExecContext make_context(const ModelOptions& options);
 
 // The tokenizer of `source`; throws InvalidArgument naming the model when there is none.

@@ -9,7 +9,6 @@
 #include <set>
 
 #include "io/hf_names.h"
-#include "numerics/half.h"
 #include "util/check.h"
 
 namespace lowbit::io {
@@ -17,34 +16,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-struct GgmlTypeTraits {
-  uint32_t id;
-  std::string_view name;
-  uint32_t block;  // elements per block
-  uint32_t bytes;  // bytes per block
-};
-
-// Block sizes from ggml-common.h; used to bound each tensor's data inside the file.
-constexpr std::array<GgmlTypeTraits, 32> kGgmlTypes{{
-    {0, "F32", 1, 4},         {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},
-    {3, "Q4_1", 32, 20},      {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},
-    {8, "Q8_0", 32, 34},      {9, "Q8_1", 32, 36},      {10, "Q2_K", 256, 84},
-    {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},
-    {14, "Q6_K", 256, 210},   {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66},
-    {17, "IQ2_XS", 256, 74},  {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},
-    {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110},  {22, "IQ2_S", 256, 82},
-    {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},         {25, "I16", 1, 2},
-    {26, "I32", 1, 4},        {27, "I64", 1, 8},        {28, "F64", 1, 8},
-    {29, "IQ1_M", 256, 56},   {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},
-    {35, "TQ2_0", 256, 66},   {39, "MXFP4", 32, 17},
-}};
-
-const GgmlTypeTraits* type_traits(uint32_t id) {
-  for (const auto& t : kGgmlTypes)
-    if (t.id == id) return &t;
-  return nullptr;
-}
 
 // True when `s` is well-formed UTF-8 (GGUF strings must be; nlohmann refuses to dump others).
 bool valid_utf8(std::string_view s) {
@@ -185,7 +156,7 @@ uint64_t checked_mul(uint64_t a, uint64_t b, bool& overflow) {
 }  // namespace
 
 std::string ggml_type_name(uint32_t type) {
-  const GgmlTypeTraits* t = type_traits(type);
+  const GgmlType* t = ggml_type(type);
   return t != nullptr ? std::string(t->name) : concat("type ", type);
 }
 
@@ -252,7 +223,7 @@ GgufFile GgufFile::open(const fs::path& fs_path) {
     const std::string where = concat(path, ": tensor '", t.name, "'");
     LB_CHECK_FORMAT(t.offset % g.alignment_ == 0, where, ": offset ", t.offset,
                     " is not a multiple of the alignment ", g.alignment_);
-    const GgmlTypeTraits* traits = type_traits(t.type);
+    const GgmlType* traits = ggml_type(t.type);
     if (traits == nullptr) continue;  // refused by tensor() if anyone asks for it
     LB_CHECK_FORMAT(t.ne[0] % traits->block == 0, where, ": ne[0] = ", t.ne[0],
                     " is not a multiple of the ", traits->name, " block size ", traits->block);
@@ -281,11 +252,12 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
                               "), which lowbit does not read"));
   };
   // Unknown types were not bounds-checked by open(), so their dims must not be multiplied.
-  if (type_traits(t.type) == nullptr) throw unsupported();
+  const GgmlType* type = ggml_type(t.type);
+  if (type == nullptr) throw unsupported();
   const Shape shape = t.shape();
   for (int64_t d : shape) LB_CHECK_FORMAT(d > 0, where, ": empty dimension");
-  const int64_t cols = static_cast<int64_t>(t.ne[0]);
-  const int64_t rows = numel(shape) / cols;
+  // open() checked that ne[0] is a whole number of blocks and that the bytes are in the file.
+  const auto n_blocks = static_cast<size_t>(numel(shape)) / type->block;
   auto dense = [&](QuantKind kind, size_t elem) {
     // Borrow unless an alignment below the element size left the bytes misaligned.
     Buffer b = reinterpret_cast<uintptr_t>(t.data) % elem == 0
@@ -293,7 +265,6 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
                    : Buffer::copy_of(t.data, t.size);
     return QuantizedTensor::dense(kind, shape, std::move(b));
   };
-  QuantizedTensor q;
   switch (t.type) {
     case kGgmlF32:
       return dense(QuantKind::f32, 4);
@@ -301,72 +272,48 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
       return dense(QuantKind::f16, 2);
     case kGgmlBF16:
       return dense(QuantKind::bf16, 2);
-    case kGgmlQ8_0:
-    case kGgmlQ4_0: {
-      // Block: f16 d, then 32 int8 (Q8_0) or 16 bytes of nibbles (Q4_0).
-      const bool q8 = t.type == kGgmlQ8_0;
-      q.format = QuantFormat::affine(q8 ? 8 : 4, 32, true);
-      q.shape = shape;
-      const size_t blocks = static_cast<size_t>(rows * (cols / 32));
-      const size_t block_bytes = q8 ? 34 : 18;
-      q.codes = Buffer::allocate(static_cast<size_t>(rows) * q.row_bytes());
-      q.scales = Buffer::allocate(blocks * 2);
-      uint8_t* codes = q.codes.mutable_data();
-      uint8_t* scales = q.scales.mutable_data();
-      for (size_t b = 0; b < blocks; ++b) {
-        const uint8_t* src = t.data + b * block_bytes;
-        std::memcpy(scales + 2 * b, src, 2);  // the f16 d, bit for bit
-        const uint8_t* qs = src + 2;
-        if (q8) {
-          // int8 q in [-128, 127] -> unsigned code q + 128; symmetric zero is 128.
-          for (int j = 0; j < 32; ++j) codes[b * 32 + j] = static_cast<uint8_t>(qs[j] ^ 0x80u);
-        } else {
-          // Element j < 16 is the low nibble of qs[j], element j + 16 the high nibble; lowbit
-          // puts element 2k in the low and 2k + 1 in the high nibble of byte k. Zero is 8.
-          auto element = [&](int j) { return j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4; };
-          for (int k = 0; k < 16; ++k)
-            codes[b * 16 + k] = static_cast<uint8_t>(element(2 * k) | element(2 * k + 1) << 4);
-        }
-      }
-      q.validate(t.name);
-      return q;
-    }
-    case kGgmlQ4_1: {
-      // Block: f16 d, f16 m, 16 bytes of nibbles in Q4_0 order; y = d * q + m.
-      const size_t blocks = static_cast<size_t>(rows * (cols / 32));
-      Buffer out = Buffer::allocate(blocks * 32 * sizeof(float));
-      auto* y = out.as_mutable<float>();
-      for (size_t b = 0; b < blocks; ++b) {
-        const uint8_t* src = t.data + b * 20;
-        uint16_t dh, mh;
-        std::memcpy(&dh, src, 2);
-        std::memcpy(&mh, src + 2, 2);
-        const float d = f16_to_f32(dh), m = f16_to_f32(mh);
-        for (int j = 0; j < 16; ++j) {
-          y[b * 32 + j] = static_cast<float>(src[4 + j] & 0xF) * d + m;
-          y[b * 32 + j + 16] = static_cast<float>(src[4 + j] >> 4) * d + m;
-        }
-      }
-      return QuantizedTensor::dense(QuantKind::f32, shape, std::move(out));
-    }
     default:
-      throw unsupported();
+      break;
   }
+  if (const int bits = ggml_packed_bits(t.type); bits != 0) {
+    // Q8_0, Q4_0, Q5_0: y = d * (q - 2^(bits-1)) is lowbit's symmetric affine_int, g32.
+    QuantizedTensor q;
+    q.format = QuantFormat::affine(bits, 32, true);
+    q.shape = shape;
+    q.codes = Buffer::allocate(static_cast<size_t>(q.rows()) * q.row_bytes());
+    q.scales = Buffer::allocate(n_blocks * 2);
+    repack_ggml_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data());
+    q.validate(t.name);
+    return q;
+  }
+  if (const GgmlDecoder decode = ggml_decoder(t.type); decode != nullptr) {
+    // A float offset, two-level scales or a codebook: no lowbit format holds these exactly.
+    Buffer out = Buffer::allocate(n_blocks * type->block * sizeof(float));
+    decode(t.data, n_blocks, out.as_mutable<float>());
+    return QuantizedTensor::dense(QuantKind::f32, shape, std::move(out));
+  }
+  throw unsupported();
+}
+
+std::string gguf_loaded_as(const GgufTensorInfo& info, const QuantizedTensor& loaded) {
+  if (info.type == kGgmlF32 || info.type == kGgmlF16 || info.type == kGgmlBF16)
+    return loaded.codes.owned() ? "copied (misaligned)" : "borrowed";
+  if (ggml_packed_bits(info.type) != 0) return "packed " + format_name(loaded.format);
+  return "dequantized to f32";
+}
+
+std::string GgufFile::hf_name(const GgufTensorInfo& t) const {
+  if (t.name == "rope_freqs.weight") return t.name;
+  auto hf = hf_name_from_gguf(t.name);
+  if (!hf)
+    throw Unsupported(
+        concat(path(), ": tensor '", t.name, "' has no Hugging Face Llama equivalent"));
+  return std::move(*hf);
 }
 
 TensorMap GgufFile::hf_tensors() const {
   std::vector<std::pair<std::string, const GgufTensorInfo*>> named;
-  for (const GgufTensorInfo& t : tensors_) {
-    if (t.name == "rope_freqs.weight") {
-      named.emplace_back(t.name, &t);
-      continue;
-    }
-    auto hf = hf_name_from_gguf(t.name);
-    if (!hf)
-      throw Unsupported(
-          concat(path(), ": tensor '", t.name, "' has no Hugging Face Llama equivalent"));
-    named.emplace_back(std::move(*hf), &t);
-  }
+  for (const GgufTensorInfo& t : tensors_) named.emplace_back(hf_name(t), &t);
   std::sort(named.begin(), named.end(),
             [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   TensorMap map;

@@ -9,15 +9,25 @@
 // u32 n_dims (<= 4), dims ne[0..n) with ne[0] the innermost (contiguous) dimension, u32 ggml
 // type and a u64 offset into the data section (a multiple of the alignment).
 //
-// Tensor types lowbit converts (docs/FORMATS.md has the block layouts):
-//   F32, F16, BF16  dense, borrowed from the mapping
-//   Q8_0            affine_int bits 8 g32 sym: scale = block d (f16, copied), code = q + 128
-//   Q4_0            affine_int bits 4 g32 sym: scale = d, codes = the nibbles re-packed from
-//                   ggml's split order (element j < 16 low nibble of qs[j], j + 16 high
-//                   nibble) into lowbit's sequential order; w = d * (q - 8) either way
-//   Q4_1            dequantized to f32, because y = d * q + m has a float offset m that is not
+// Tensor types lowbit reads (io/ggml_blocks.h decodes them; docs/FORMATS.md has the layouts):
+//   F32, F16, BF16  dense, borrowed from the mapping (copied when misaligned)
+//   Q8_0, Q4_0,     held packed, exactly: y = d * (q - z) with z = 128, 8, 16 is lowbit's
+//   Q5_0            affine_int bits 8/4/5 g32 sym (symmetric zero 2^(bits-1)); scale = the block's
+//                   f16 d copied bit for bit, codes re-packed from ggml's block order (Q4_0/Q5_0
+//                   nibbles: element j < 16 low, j + 16 high; Q5_0 bit 4 from qh) into lowbit's
+//                   dense bit stream
+//   Q4_1, Q5_1      dequantized to f32 at load: y = d * q + m has a float offset m that is not
 //                   scale times an integer code, so no affine_int zero-point reproduces it
-// Other types throw Unsupported naming the tensor and the type.
+//   Q2_K..Q6_K      dequantized to f32: two-level scales (a 4/6/8-bit scale per sub-block of a
+//                   super-block scale) that no single lowbit scale reproduces
+//   IQ4_NL, IQ4_XS  dequantized to f32: a non-uniform 16-value codebook
+//   TQ1_0, TQ2_0    dequantized to f32: ternary codes (base-3 digits / 2-bit fields)
+//   MXFP4           dequantized to f32: E2M1 codes with an E8M0 power-of-two scale
+// Decoded values equal ggml's own dequantization bit for bit. Other types (Q8_1, Q8_K, IQ1/2/3,
+// integer and F64 tensors) throw Unsupported naming the tensor and the type. A row length ne[0]
+// that is not a whole number of blocks, or tensor bytes outside the file, is a FormatError naming
+// the tensor (open() checks every tensor of a known type). Non-finite decoded values are left to
+// QuantizedTensor::check_finite, which the model loader and quantizer run on every weight.
 #pragma once
 
 #include <cstdint>
@@ -31,20 +41,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/ggml_blocks.h"
 #include "io/tokenizer.h"
 #include "tensor/quantized_tensor.h"
 #include "tensor/tensor_map.h"
 #include "util/mmap_file.h"
 
 namespace lowbit::io {
-
-// ggml type ids (ggml.h) that lowbit converts.
-inline constexpr uint32_t kGgmlF32 = 0;
-inline constexpr uint32_t kGgmlF16 = 1;
-inline constexpr uint32_t kGgmlQ4_0 = 2;
-inline constexpr uint32_t kGgmlQ4_1 = 3;
-inline constexpr uint32_t kGgmlQ8_0 = 8;
-inline constexpr uint32_t kGgmlBF16 = 30;
 
 // "Q4_K" for 12; "type 99" for an id lowbit does not know.
 std::string ggml_type_name(uint32_t type);
@@ -60,6 +63,11 @@ struct GgufTensorInfo {
   // PyTorch order (ne reversed): a weight [out, in] is stored as ne = {in, out}.
   Shape shape() const;
 };
+
+// How tensor() turned `info` into `loaded`: "borrowed" (F32/F16/BF16; "copied (misaligned)" when
+// the mapping could not be borrowed), "packed int4 g32 sym" (Q8_0/Q4_0/Q5_0) or
+// "dequantized to f32".
+std::string gguf_loaded_as(const GgufTensorInfo& info, const QuantizedTensor& loaded);
 
 class GgufFile {
  public:
@@ -84,6 +92,9 @@ class GgufFile {
   nlohmann::json hf_config() const;
   // One tensor converted as described in the header comment.
   QuantizedTensor tensor(const GgufTensorInfo& info) const;
+  // The Hugging Face name of a tensor (rope_freqs.weight keeps its name); throws Unsupported for
+  // names with no HF Llama equivalent.
+  std::string hf_name(const GgufTensorInfo& info) const;
   // Every tensor under its HF name, in natural name order. rope_freqs.weight (Llama 3.1 RoPE
   // factors) keeps its GGUF name; other unmapped names throw Unsupported.
   TensorMap hf_tensors() const;

@@ -52,7 +52,7 @@ std::optional<fs::path> find_llama2c_tokenizer(const fs::path& model, int32_t vo
   return found;
 }
 
-ModelSource open_directory(const fs::path& dir) {
+ModelSource open_directory(const fs::path& dir, bool load_tokenizer) {
   ModelSource s;
   s.path = dir;
   if (io::is_lowbit_checkpoint(dir)) {
@@ -67,7 +67,7 @@ ModelSource open_directory(const fs::path& dir) {
     s.config = std::move(hf.config);
     s.tensors = std::move(hf.tensors);
   }
-  s.tokenizer = directory_tokenizer(dir, s.config);
+  if (load_tokenizer) s.tokenizer = directory_tokenizer(dir, s.config);
   return s;
 }
 
@@ -87,7 +87,7 @@ nlohmann::json gguf_config(const io::GgufFile& file) {
   return config;
 }
 
-ModelSource open_gguf(const fs::path& path) {
+ModelSource open_gguf(const fs::path& path, bool load_tokenizer) {
   const io::GgufFile file = io::GgufFile::open(path);
   ModelSource s;
   s.path = path;
@@ -95,6 +95,13 @@ ModelSource open_gguf(const fs::path& path) {
   s.config = gguf_config(file);
   s.tensors = file.hf_tensors();
   if (output_duplicates_embedding(file)) s.tensors.erase("lm_head.weight");
+  for (const io::GgufTensorInfo& info : file.tensors()) {
+    const std::string name = file.hf_name(info);
+    if (s.tensors.contains(name))  // not the dropped duplicate of the embedding
+      s.stored[name] = {io::ggml_type_name(info.type), info.size,
+                        io::gguf_loaded_as(info, s.tensors.at(name))};
+  }
+  if (!load_tokenizer) return s;
   const nlohmann::json& meta = file.metadata();
   if (auto vocab = file.spm_vocab()) {
     s.tokenizer = make_spm_tokenizer(std::move(*vocab));
@@ -104,7 +111,8 @@ ModelSource open_gguf(const fs::path& path) {
   return s;
 }
 
-ModelSource open_llama2c(const fs::path& path, const std::optional<fs::path>& tokenizer_path) {
+ModelSource open_llama2c(const fs::path& path, const std::optional<fs::path>& tokenizer_path,
+                         bool load_tokenizer) {
   io::Llama2cModel m = io::read_llama2c(path);
   ModelSource s;
   s.path = path;
@@ -114,25 +122,26 @@ ModelSource open_llama2c(const fs::path& path, const std::optional<fs::path>& to
   const int32_t vocab = vocab_size_of(s.config);
   const std::optional<fs::path> tok =
       tokenizer_path ? tokenizer_path : find_llama2c_tokenizer(path, vocab);
-  if (tok) s.tokenizer = load_llama2c_tokenizer(*tok, vocab);
+  if (tok && load_tokenizer) s.tokenizer = load_llama2c_tokenizer(*tok, vocab);
   return s;
 }
 
 }  // namespace
 
-ModelSource load_model_source(const fs::path& path, const std::optional<fs::path>& tokenizer_path) {
+ModelSource load_model_source(const fs::path& path, const std::optional<fs::path>& tokenizer_path,
+                              bool load_tokenizer) {
   LB_CHECK_ARG(fs::exists(path), path.string(), ": no such file or directory");
   if (tokenizer_path)
     LB_CHECK_ARG(fs::exists(*tokenizer_path), tokenizer_path->string(), ": no such tokenizer file");
   ModelSource s;
   if (fs::is_directory(path)) {
-    s = open_directory(path);
+    s = open_directory(path, load_tokenizer);
   } else if (is_gguf(path)) {
-    s = open_gguf(path);
+    s = open_gguf(path, load_tokenizer);
   } else {
-    s = open_llama2c(path, tokenizer_path);
+    s = open_llama2c(path, tokenizer_path, load_tokenizer);
   }
-  if (tokenizer_path && s.format != "llama2c") {
+  if (tokenizer_path && load_tokenizer && s.format != "llama2c") {
     const std::string ext = tokenizer_path->extension().string();
     s.tokenizer = ext == ".json" ? std::shared_ptr<Tokenizer>(load_tokenizer_json(*tokenizer_path))
                                  : std::shared_ptr<Tokenizer>(load_llama2c_tokenizer(

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,13 @@
 #include "tensor/tensor_map.h"
 
 namespace lowbit {
+
+// How one tensor is stored in a file whose tensors lowbit converts at load (GGUF).
+struct StoredTensor {
+  std::string type;       // the file's type name: the ggml type for GGUF ("Q4_1")
+  size_t bytes = 0;       // bytes in the file
+  std::string loaded_as;  // "borrowed", "packed int4 g32 sym", "dequantized to f32", ...
+};
 
 struct ModelSource {
   // config.json keys: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
@@ -29,13 +37,19 @@ struct ModelSource {
   std::filesystem::path path;
   // The quantization block of a lowbit checkpoint ("scheme", ...); null otherwise.
   nlohmann::json quantization;
+  // Per HF tensor name, how the file stored it (GGUF); empty for sources whose tensors are the
+  // stored form (HF, llama2.c, lowbit checkpoints).
+  std::map<std::string, StoredTensor> stored;
 };
 
 // Opens `path`: an HF directory (config.json + safetensors + tokenizer.json), a lowbit
 // checkpoint directory, a .gguf file, or a llama2.c .bin (tokenizer.bin/tok*.bin found beside
 // it, or given). Throws FormatError / InvalidArgument with a one-line message naming the file.
+// With load_tokenizer false no tokenizer is read (source.tokenizer stays null): for commands
+// that only look at weights, so an unsupported vocabulary does not stop them.
 ModelSource load_model_source(const std::filesystem::path& path,
-                              const std::optional<std::filesystem::path>& tokenizer_path = {});
+                              const std::optional<std::filesystem::path>& tokenizer_path = {},
+                              bool load_tokenizer = true);
 
 // Reads only the config (no weights): HF config.json, GGUF header or llama2.c header.
 nlohmann::json load_model_config(const std::filesystem::path& path);

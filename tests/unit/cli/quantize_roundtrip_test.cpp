@@ -42,7 +42,7 @@ TEST(QuantizeRoundTrip, EverySchemeSavesReloadsAndReportsTheoreticalBits) {
       bits += quant::scheme_bits_per_weight(scheme, s[0], s[1]) * static_cast<double>(s[0] * s[1]);
       weights += static_cast<double>(s[0] * s[1]);
     }
-    EXPECT_NEAR(j["linear_bits_per_weight"].get<double>(), bits / weights, 1e-9);
+    EXPECT_NEAR(j["bits_per_weight"].get<double>(), bits / weights, 1e-9);
     for (const auto& t : j["tensors"]) {
       if (t["name"].get<std::string>().find("proj") != std::string::npos) {
         EXPECT_EQ(t["format"], format_name(scheme.format)) << t["name"];

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -231,7 +232,7 @@ TEST_P(GgufTypes, DecodesEveryConvertedType) {
       q41_expected.push_back(ds[blk] * static_cast<float>(j < 16 ? 15 - j : j - 16) + ms[blk]);
   }
   b.tensor("q41", {32, 2}, kGgmlQ4_1, q41);
-  b.tensor("k4", {256}, 12, std::string(144, '\0'));
+  b.tensor("iq2", {256}, 16, std::string(66, '\0'));
   b.tensor("mystery", {4}, 99, "");
 
   const GgufFile g = GgufFile::open(write_file(dir, b.build()));
@@ -275,11 +276,11 @@ TEST_P(GgufTypes, DecodesEveryConvertedType) {
   for (int i = 0; i < 64; ++i) EXPECT_EQ(t41.codes.as<float>()[i], q41_expected[i]) << i;
 
   try {
-    g.tensor(*g.find("k4"));
+    g.tensor(*g.find("iq2"));
     ADD_FAILURE();
   } catch (const Unsupported& e) {
-    EXPECT_NE(std::string(e.what()).find("tensor 'k4' has ggml type Q4_K (12), which lowbit does "
-                                         "not read"),
+    EXPECT_NE(std::string(e.what()).find("tensor 'iq2' has ggml type IQ2_XXS (16), which lowbit "
+                                         "does not read"),
               std::string::npos)
         << e.what();
   }
@@ -441,6 +442,79 @@ TEST(Gguf, BadInputsGiveFormatErrors) {
     GgufBuilder b(3);
     b.kv_string("bad", std::string("\xff\xfe", 2));
     expect_format_error(b.build(), "UTF-8");
+  }
+}
+
+// Every type lowbit decodes: a row length that is not a whole number of blocks, and tensor data
+// cut short by the end of the file, are FormatErrors naming the file and the tensor.
+TEST(Gguf, BlockTypesCheckRowLengthAndDataSize) {
+  struct Case {
+    uint32_t type;
+    uint64_t block, bytes;
+  };
+  const Case cases[] = {{kGgmlQ4_0, 32, 18},   {kGgmlQ4_1, 32, 20},   {kGgmlQ5_0, 32, 22},
+                        {kGgmlQ5_1, 32, 24},   {kGgmlQ8_0, 32, 34},   {kGgmlQ2_K, 256, 84},
+                        {kGgmlQ3_K, 256, 110}, {kGgmlQ4_K, 256, 144}, {kGgmlQ5_K, 256, 176},
+                        {kGgmlQ6_K, 256, 210}, {kGgmlIQ4_NL, 32, 18}, {kGgmlIQ4_XS, 256, 136},
+                        {kGgmlTQ1_0, 256, 54}, {kGgmlTQ2_0, 256, 66}, {kGgmlMXFP4, 32, 17}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(ggml_type_name(c.type));
+    {
+      // Two rows of 1.5 blocks: 3 blocks of bytes, but ne[0] is not a multiple of the block.
+      GgufBuilder b(3);
+      b.tensor("w", {c.block * 3 / 2, 2}, c.type, std::string(3 * c.bytes, '\0'));
+      expect_format_error(b.build(), "tensor 'w': ne[0] = " + std::to_string(c.block * 3 / 2) +
+                                         " is not a multiple of the " + ggml_type_name(c.type) +
+                                         " block size " + std::to_string(c.block));
+    }
+    {
+      // Two rows of two blocks with the last byte missing.
+      GgufBuilder b(3);
+      b.tensor("w", {c.block * 2, 2}, c.type, std::string(4 * c.bytes - 1, '\0'));
+      expect_format_error(b.build(),
+                          "tensor 'w': data [0, " + std::to_string(4 * c.bytes) + ") lies outside");
+    }
+    {
+      // The same tensor whole decodes to the logical shape.
+      TempDir dir;
+      GgufBuilder b(3);
+      b.tensor("w", {c.block * 2, 2}, c.type, std::string(4 * c.bytes, '\0'));
+      const GgufFile g = GgufFile::open(write_file(dir, b.build()));
+      const QuantizedTensor t = g.tensor(g.tensors()[0]);
+      EXPECT_EQ(t.shape, (Shape{2, static_cast<int64_t>(c.block * 2)}));
+      t.validate("w");
+    }
+  }
+}
+
+// Decoded non-finite values (an f16 scale of inf or NaN) are caught the way a dense f32 NaN is:
+// QuantizedTensor::check_finite, run by the model loader and the quantizer, names the tensor.
+TEST(Gguf, NonFiniteScalesAreCaughtByCheckFinite) {
+  TempDir dir;
+  GgufBuilder b(3);
+  std::string q4k(144, '\0');
+  q4k[1] = static_cast<char>(0x7C);  // d = +inf (f16 0x7C00)
+  q4k[4] = 1;                        // sub-block 0 scale 1
+  b.tensor("q4k_inf", {256}, kGgmlQ4_K, q4k);
+  std::string q41(20, '\0');
+  q41[2] = static_cast<char>(0x01);
+  q41[3] = static_cast<char>(0x7E);  // m = NaN (f16 0x7E01)
+  b.tensor("q41_nan", {32}, kGgmlQ4_1, q41);
+  std::string f32(8, '\0');
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(f32.data() + 4, &nan, 4);
+  b.tensor("f32_nan", {2}, kGgmlF32, f32);
+  const GgufFile g = GgufFile::open(write_file(dir, b.build()));
+  for (const char* name : {"q4k_inf", "q41_nan", "f32_nan"}) {
+    const QuantizedTensor t = g.tensor(*g.find(name));
+    try {
+      t.check_finite(name);
+      ADD_FAILURE() << name;
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find(concat("tensor ", name, ": non-finite weight")),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// ggml tensor types as GGUF stores them: the type table (block size and bytes per block), the
+// re-packing of the three types lowbit holds packed, and one decoder per type that lowbit
+// dequantizes to f32. docs/FORMATS.md (section 4, GGUF) has every block layout and formula.
+//
+// A ggml row of ne0 elements is ne0 / block consecutive blocks, and rows are back to back, so
+// a tensor is just `numel / block` blocks in a row; the functions here work on runs of blocks.
+// Decoded values are computed in f32 in the order the formulas are written (products left to
+// right, then the one addition), which is how ggml and gguf-py evaluate them; the build does not
+// contract a*b+c into an FMA (ISO C++ mode gives -ffp-contract=off), so results are bit-exact.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace lowbit::io {
+
+// ggml type ids (ggml.h) that lowbit reads.
+inline constexpr uint32_t kGgmlF32 = 0;
+inline constexpr uint32_t kGgmlF16 = 1;
+inline constexpr uint32_t kGgmlQ4_0 = 2;
+inline constexpr uint32_t kGgmlQ4_1 = 3;
+inline constexpr uint32_t kGgmlQ5_0 = 6;
+inline constexpr uint32_t kGgmlQ5_1 = 7;
+inline constexpr uint32_t kGgmlQ8_0 = 8;
+inline constexpr uint32_t kGgmlQ2_K = 10;
+inline constexpr uint32_t kGgmlQ3_K = 11;
+inline constexpr uint32_t kGgmlQ4_K = 12;
+inline constexpr uint32_t kGgmlQ5_K = 13;
+inline constexpr uint32_t kGgmlQ6_K = 14;
+inline constexpr uint32_t kGgmlIQ4_NL = 20;
+inline constexpr uint32_t kGgmlIQ4_XS = 23;
+inline constexpr uint32_t kGgmlBF16 = 30;
+inline constexpr uint32_t kGgmlTQ1_0 = 34;
+inline constexpr uint32_t kGgmlTQ2_0 = 35;
+inline constexpr uint32_t kGgmlMXFP4 = 39;
+
+struct GgmlType {
+  uint32_t id;
+  std::string_view name;  // "Q4_K"
+  uint32_t block;         // elements per block
+  uint32_t bytes;         // bytes per block
+};
+
+// Every type id ggml defines with a block size (removed ids and unknown ids give nullptr), so
+// open() can bound any tensor's bytes, even one of a type lowbit does not decode.
+const GgmlType* ggml_type(uint32_t id);
+
+// Decodes `n_blocks` consecutive blocks at `src` into n_blocks * block floats at `dst`.
+using GgmlDecoder = void (*)(const uint8_t* src, size_t n_blocks, float* dst);
+// The f32 decoder of a quantized type lowbit dequantizes at load (Q4_1, Q5_1, Q2_K..Q6_K,
+// IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4); nullptr for any other type.
+GgmlDecoder ggml_decoder(uint32_t type);
+
+// Bits of the lowbit affine_int g32 sym format that holds `type` exactly: 8 for Q8_0, 4 for
+// Q4_0, 5 for Q5_0; 0 for any other type.
+int ggml_packed_bits(uint32_t type);
+// Re-packs `n_blocks` blocks of a type with ggml_packed_bits(type) = bits into lowbit's layout:
+// `codes` receives 4 * bits bytes per block (32 codes of the dense bit stream, q + zero with
+// zero = 2^(bits-1)), `scales` the block's f16 d, 2 bytes per block, copied bit for bit. Because
+// a row is a whole number of blocks and 32 * bits is a whole number of bytes, the blocks'
+// codes laid end to end are exactly the rows of lowbit's codes buffer.
+void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
+                        uint8_t* scales);
+
+}  // namespace lowbit::io
