@@ -372,11 +372,24 @@ PRE_TEXTS = COMMON_TEXTS + [
 ]
 
 
-def make_pre_styles(gpt2_root):
-    """pre_styles_expected.json: ids of PRE_TEXTS under every label's regex list."""
+def make_pre_styles():
+    """pre_styles.json, a byte-level vocabulary trained with whitespace-only splitting (so its
+    merges cross the boundaries the lists disagree on: digits, case, punctuation,
+    contractions), and pre_styles_expected.json: ids of PRE_TEXTS under every label's list."""
+    trainer_pre = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r" ?\S+|\s+"), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = trainer_pre
+    trainer = trainers.BpeTrainer(vocab_size=900, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=["<|endoftext|>"])
+    tok.train_from_iterator([TRAINING_TEXT] + PRE_TEXTS * 2, trainer)
+    base = byte_level_json(tok, None, None, None, False)
+    write("pre_styles.json", base)
     out = []
     for labels, patterns, ignore_merges, nfc in PRE_STYLES:
-        root = json.loads(json.dumps(gpt2_root))
+        root = json.loads(json.dumps(base))
         steps = [{"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated",
                   "invert": False} for p in patterns]
         steps.append({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
@@ -640,7 +653,7 @@ def main():
         return
     os.makedirs(OUT, exist_ok=True)
     roots = make_flavours(args.data)
-    make_pre_styles(roots["gpt2"])
+    make_pre_styles()
     make_smollm2_wikitext(args.data)
     make_tok512(args.data)
     make_synthetic()

@@ -343,9 +343,9 @@ TEST(TokenizerGguf, WholeWikitextMatchesTokenizers) {
 }
 
 // Every tokenizer.ggml.pre label in pre_styles_expected.json (the regex lists of llama.cpp's
-// pre-tokenizer types, run by `tokenizers` as Split(Isolated)... + ByteLevel over the gpt2
-// fixture's vocabulary) gives `tokenizers`' ids, and save() writes a tokenizer.json that loads
-// back to the same ids.
+// pre-tokenizer types, run by `tokenizers` as Split(Isolated)... + ByteLevel over the
+// pre_styles.json vocabulary, whose merges cross those splits) gives `tokenizers`' ids, and save()
+// writes a tokenizer.json that loads back to the same ids.
 TEST(TokenizerGguf, EveryPreLabelMatchesTokenizers) {
   const json rows = load_json("pre_styles_expected.json");
   ASSERT_GE(rows.size(), 15u);
@@ -353,7 +353,7 @@ TEST(TokenizerGguf, EveryPreLabelMatchesTokenizers) {
   for (const json& row : rows) {
     for (const json& label : row.at("labels")) {
       const auto pre = label.get<std::string>();
-      json meta = gguf_metadata("gpt2");
+      json meta = gguf_metadata("pre_styles");
       meta["tokenizer.ggml.pre"] = pre;
       ::testing::internal::CaptureStderr();
       const auto tok = from_meta(meta);
@@ -383,6 +383,25 @@ TEST(TokenizerGguf, EveryPreLabelMatchesTokenizers) {
   }
 }
 
+// The fixture has teeth: every list but GPT-2's own splits some test string differently.
+TEST(TokenizerGguf, PreStylesFixtureDiscriminates) {
+  const json rows = load_json("pre_styles_expected.json");
+  const json* gpt2 = nullptr;
+  for (const json& row : rows) {
+    if (row.at("labels").at(0) == "gpt2") gpt2 = &row.at("cases");
+  }
+  ASSERT_NE(gpt2, nullptr);
+  for (const json& row : rows) {
+    if (&row.at("cases") == gpt2) continue;
+    int differing = 0;
+    for (size_t i = 0; i < row.at("cases").size(); ++i) {
+      ASSERT_EQ(row["cases"][i].at("text"), gpt2->at(i).at("text"));
+      differing += row["cases"][i].at("ids") != gpt2->at(i).at("ids");
+    }
+    EXPECT_GE(differing, 2) << row.at("labels").at(0);
+  }
+}
+
 // An unknown label is not refused: a warning names it and the GPT-2 list is used.
 TEST(TokenizerGguf, UnknownPreLabelWarnsAndFallsBackToGpt2) {
   json meta = gguf_metadata("gpt2");
@@ -404,7 +423,7 @@ TEST(TokenizerGguf, MissingPreLabelIsTheDefaultList) {
   }
   ASSERT_NE(cases, nullptr);
   for (const bool absent : {true, false}) {
-    json meta = gguf_metadata("gpt2");
+    json meta = gguf_metadata("pre_styles");
     meta["tokenizer.ggml.pre"] = "";
     if (absent) meta.erase("tokenizer.ggml.pre");
     ::testing::internal::CaptureStderr();
