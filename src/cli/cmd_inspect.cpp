@@ -7,6 +7,7 @@
 #include "cli/subcommands.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "util/log.h"
 
 namespace lowbit::cli {
 namespace {
@@ -18,6 +19,9 @@ struct InspectArgs {
 
 int run_inspect(const InspectArgs& a) {
   ModelSource source = open_model(a.model);
+  if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
+    log_warning("tokenizer unusable (inspect does not need it): ", problem);
+  }
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
   std::vector<std::string> linear;
   model::for_each_linear(config, [&](const std::string& n, const Shape&) { linear.push_back(n); });

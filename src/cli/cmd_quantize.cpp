@@ -24,6 +24,9 @@ int run_quantize(const QuantizeArgs& a) {
   const auto scheme = resolve_scheme(a.scheme);
   LB_CHECK_ARG(scheme.has_value(), "give --scheme NAME (see `lowbit schemes`) or --bits N");
   ModelSource source = open_model(a.model);
+  if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
+    log_warning("the checkpoint gets no tokenizer: ", problem);
+  }
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
   auto progress = [](const ptq::QuantizeProgress& p) {

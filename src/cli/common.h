@@ -41,8 +41,12 @@ std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& options);
 ModelSource open_model(const ModelOptions& options);
 kernels::ExecContext make_context(const ModelOptions& options);
 
-// The tokenizer of `source`; throws InvalidArgument naming the model when there is none.
+// The tokenizer of `source`; rethrows the error that kept it from being built, else throws
+// InvalidArgument naming the model when there is none.
 const Tokenizer& require_tokenizer(const ModelSource& source);
+
+// The message of the error that kept the tokenizer of `source` from being built; "" if none.
+std::string tokenizer_problem(const ModelSource& source);
 
 // Prints `value` as indented JSON on stdout.
 void print_json(const nlohmann::json& value);
