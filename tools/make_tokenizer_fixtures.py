@@ -11,6 +11,13 @@ strings:
   gpt2            byte-level BPE, ByteLevel(use_regex) pre-tokenizer
   llama3          byte-level BPE, Split(Llama-3 regex) + ByteLevel, ignore_merges, BOS template
   qwen2           byte-level BPE, NFC, Split(Qwen2 regex) + ByteLevel, no BOS
+For GGUF "gpt2" vocabularies it records, for every tokenizer.ggml.pre label lowbit knows (the
+regex lists of llama.cpp's pre-tokenizer types, transcribed here from the reference independently
+of the C++ table), the ids `tokenizers` gives with the gpt2 flavour's vocabulary and merges and
+a Sequence of Split(Isolated) pre-tokenizers + ByteLevel(use_regex=false)
+(pre_styles_expected.json); and, from the real SmolLM2-135M GGUF's own vocabulary and merges
+(read with the `gguf` package) with the smollm list, the ids of the first lines of WikiText-2
+raw and a hash of the ids of the whole file (smollm2_wikitext_expected.json).
 It also converts the llama2.c vocabulary stories260K/tok512.bin into a tokenizer.json (merges
 from every split of each piece, ordered by piece score, as the HF Llama converter does) and
 records `tokenizers`' ids for test strings and a hash of the ids of the whole TinyStories file;
@@ -22,6 +29,7 @@ tables (canonical combining classes and NFC_Quick_Check != Yes code points) deri
 Python's unicodedata.
 
 Usage: python3 tools/make_tokenizer_fixtures.py [--data DIR]   (DIR: shared/data)
+Needs: pip install tokenizers gguf
        python3 tools/make_tokenizer_fixtures.py --nfc-tables
 """
 
@@ -264,6 +272,194 @@ def make_flavours(data_dir):
         whole[name] = {"count": len(ids), "fnv1a64": "%016x" % fnv1a64_ids(ids)}
         print(f"wikitext2_test.raw.txt with {name}: {len(ids)} tokens")
     write("wikitext2_expected.json", whole)
+    return roots
+
+
+# --- GGUF tokenizer.ggml.pre labels -------------------------------------------------------------
+# llama.cpp's regex lists (reference: ggml-formats-and-pretokenizers.md section 8), non-ASCII
+# literals written \x{...} (Oniguruma and PCRE2 both read that).
+G = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+CONTRACTIONS = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+L3 = (CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+      r"\s*[\r\n]+|\s+(?!\S)|\s+")
+Q2 = L3.replace(r"\p{N}{1,3}", r"\p{N}")
+UPPER_THEN_LOWER = r"((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+"
+UPPER_RUN = r"((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*"
+TEKKEN = (r"[^\r\n\p{L}\p{N}]?" + UPPER_THEN_LOWER + r"|[^\r\n\p{L}\p{N}]?" + UPPER_RUN +
+          r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+GPT4O = (r"[^\r\n\p{L}\p{N}]?" + UPPER_THEN_LOWER + CONTRACTIONS + "?" +
+         r"|[^\r\n\p{L}\p{N}]?" + UPPER_RUN + CONTRACTIONS + "?" +
+         r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+BAILING = (r"'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"
+           r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+")
+SEED_CODER = (CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|"
+              r"\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def x(text):
+    """`text` with non-ASCII characters written \\x{...}."""
+    return "".join(c if ord(c) < 128 else "\\x{%X}" % ord(c) for c in text)
+
+
+BLOOM = x(" ?[^(\\s|.,!?…。，、।۔،)]+")
+CJK = x("[一-龥ࠀ-一가-\ud7ff]+")
+# Written with escapes: several of its characters are not NFC, and an editor may normalize them.
+DEEPSEEK_LETTERS = (
+    r"\s?[A-Za-z\x{B5}\x{C0}-\x{D6}\x{D8}-\x{F6}\x{F8}-\x{1BA}\x{1BC}-\x{1BF}\x{1C4}-\x{293}"
+    r"\x{295}-\x{2AF}\x{370}-\x{373}\x{376}\x{377}\x{37B}-\x{37D}\x{37F}\x{386}\x{388}-"
+    r"\x{38A}\x{38C}\x{38E}-\x{3A1}\x{3A3}-\x{3F5}\x{3F7}-\x{481}\x{48A}-\x{52F}\x{531}-"
+    r"\x{556}\x{10A0}-\x{10C5}\x{13A0}-\x{13F5}\x{13F8}-\x{13FD}\x{1C90}-\x{1CBA}\x{1CBD}-"
+    r"\x{1CBF}\x{1D00}-\x{1D2B}\x{1D6B}-\x{1D77}\x{1D79}-\x{1D9A}\x{1E00}-\x{1F15}\x{1F18}-"
+    r"\x{1F1D}\x{1F20}-\x{1F45}\x{1F48}-\x{1F4D}\x{1F50}-\x{1F57}\x{1F59}\x{1F5B}\x{1F5D}"
+    r"\x{1F5F}-\x{1F7D}\x{1F80}-\x{1FB4}\x{1FB6}-\x{1FBC}\x{1FBE}\x{1FC2}-\x{1FC4}\x{1FC6}-"
+    r"\x{1FCC}\x{1FD0}-\x{1FD3}\x{1FD6}-\x{1FDB}\x{1FE0}-\x{1FEC}\x{1FF2}-\x{1FF4}\x{1FF6}-"
+    r"\x{1FFC}\x{2102}\x{2107}\x{210A}-\x{2113}\x{2115}\x{2119}-\x{211D}\x{2124}\x{2126}"
+    r"\x{2128}\x{212A}-\x{212D}\x{212F}-\x{2134}\x{2139}\x{213C}-\x{213F}\x{2145}-\x{2149}"
+    r"\x{214E}\x{2183}\x{2184}\x{2C00}-\x{2C7B}\x{2C7E}-\x{2CE4}\x{2CEB}-\x{2CEE}\x{2CF2}"
+    r"\x{2CF3}\x{A640}-\x{A66D}\x{A680}-\x{A69B}\x{A722}-\x{A76F}\x{A771}-\x{A787}\x{A78B}-"
+    r"\x{A78E}\x{AB70}-\x{ABBF}\x{FB00}-\x{FB06}\x{FB13}-\x{FB17}\x{FF21}-\x{FF3A}\x{FF41}-"
+    r"\x{FF5A}\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}"
+    r"\x{10CC0}-\x{10CF2}\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+")
+DEEPSEEK_PUNCT = x("\\s?[!-/:-~！-／：-～‘-‟\u3000-。]+")
+
+# (labels, regex list, ignore_merges, nfc)
+PRE_STYLES = [
+    (["default"], [r"[\p{P}\$\+<=>\^~\|]+", G, r"\p{N}+", r"[0-9][0-9][0-9]"], False, False),
+    (["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+      "jina-v5-nano"], [L3], True, False),
+    (["dbrx", "smaug-bpe", "glm4", "chatglm-bpe"], [L3], False, False),
+    (["deepseek-llm"], [r"[\r\n]", DEEPSEEK_LETTERS, DEEPSEEK_PUNCT, r"\s+$", CJK, r"\p{N}+"],
+     False, False),
+    (["deepseek-coder"], [r"[\r\n]", r"\s?\p{L}+", r"\s?\p{P}+", CJK, r"\p{N}"], False, False),
+    (["falcon"], [r"[\p{P}\$\+<=>\^~\|`]+", G, r"[0-9][0-9][0-9]"], False, False),
+    (["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b",
+      "mellum2"], [r"\p{N}", G], False, False),
+    (["gpt2", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
+      "a.x-4.0", "mellum", "modern-bert", "exaone4", "mpt", "olmo", "jais", "trillion"], [G],
+     False, False),
+    (["qwen2", "deepseek-r1-qwen"], [Q2], False, True),
+    (["kormo", "f2llmv2", "megrez", "stablelm2"], [Q2], False, False),
+    (["poro-chat", "bloom", "gpt3-finnish"], [BLOOM], False, False),
+    (["viking"], [BLOOM, r"\p{N}"], False, False),
+    (["tekken"], [TEKKEN], True, False),
+    (["gpt-4o", "llama4", "kanana2", "talkie"], [GPT4O], False, False),
+    (["bailingmoe", "bailingmoe2", "llada-moe"], [BAILING], False, False),
+    (["seed-coder"], [SEED_CODER], False, False),
+    (["chameleon"], [r"<sentinel:[0-9]+>", r"(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z",
+                     r"([\t\n]|    |  )", r"\p{N}", r"[\p{P}!-/:-@\[-`{-~]", G], False, False),
+]
+
+PRE_TEXTS = COMMON_TEXTS + [
+    "phone 0123456789012345 and 1234567, 12,345.67",
+    "HelloWorld camelCaseWords XMLHttpRequest ABCdef aBC",
+    "I'LL we'Ve it's THEY'RE O'Neil's 'quoted' don't",
+    "tabs\t\tand\r\nCRLF\n\n\nblank  \n  indented\r\n",
+    "punct!!! ...?? (a) [b] {c} <d> $5 +1 =2 ^x ~y |z `code` @at #tag 50% a&b",
+    "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8\u3068\u4e2d\u6587\u6587\u672c\u3002"
+    "\ud55c\uad6d\uc5b4 \ud14d\uc2a4\ud2b8",
+    "\u00dcber stra\u00dfe se\u00f1or fa\u00e7ade r\u00e9sum\u00e9 \u00c0\u00c9\u00ce\u00d5\u00dc"
+    " \u00c9cole \u00e9COLE",
+    "emoji \U0001f642\U0001f44d and \u2603 \u2713!",
+    "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ac \u043a\u0438\u0440\u0438\u043b\u043b"
+    "\u0438\u0446\u0430 \u0394\u03ad\u03bb\u03c4\u03b1",
+    "<sentinel:12> IMGIMGABCZ and IMGIMGJZ",
+    "numbers\u0661\u0662\u0663 \u00bd \u216b x\u00b2",
+    "x  \t  y \u00a0z\u3000w",
+    "\u2026\u3002\uff0c\u3001 a\u2026b",
+    "fullwidth \uff21\uff22\uff23\uff01 \u2018q\u2019",
+    "a/b/c\npath/to/file.txt",
+    "end with spaces   ",
+]
+
+
+def make_pre_styles():
+    """pre_styles.json, a byte-level vocabulary trained with whitespace-only splitting (so its
+    merges cross the boundaries the lists disagree on: digits, case, punctuation,
+    contractions), and pre_styles_expected.json: ids of PRE_TEXTS under every label's list."""
+    trainer_pre = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r" ?\S+|\s+"), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = trainer_pre
+    trainer = trainers.BpeTrainer(vocab_size=900, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=["<|endoftext|>"])
+    tok.train_from_iterator([TRAINING_TEXT] + PRE_TEXTS * 2, trainer)
+    base = byte_level_json(tok, None, None, None, False)
+    write("pre_styles.json", base)
+    out = []
+    for labels, patterns, ignore_merges, nfc in PRE_STYLES:
+        root = json.loads(json.dumps(base))
+        steps = [{"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated",
+                  "invert": False} for p in patterns]
+        steps.append({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                      "use_regex": False})
+        root["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": steps}
+        root["normalizer"] = {"type": "NFC"} if nfc else None
+        root["post_processor"] = None
+        root["model"]["ignore_merges"] = ignore_merges
+        tok = Tokenizer.from_str(json.dumps(root))
+        cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids}
+                 for t in PRE_TEXTS]
+        out.append({"labels": labels, "cases": cases})
+    write("pre_styles_expected.json", out)
+
+
+def gguf_strings(reader, key):
+    field = reader.fields[key]
+    return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
+
+
+SMOLLM_LINES = 160  # lines of WikiText-2 whose ids are stored (the fixture stays small)
+
+
+def make_smollm2_wikitext(data_dir):
+    """smollm2_wikitext_expected.json from the real SmolLM2-135M GGUF's vocabulary."""
+    import gguf  # pip install gguf
+
+    path = os.path.join(data_dir, "smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    reader = gguf.GGUFReader(path)
+    assert bytes(reader.fields["tokenizer.ggml.pre"].parts[-1]).decode() == "smollm"
+    tokens = gguf_strings(reader, "tokenizer.ggml.tokens")
+    merges = gguf_strings(reader, "tokenizer.ggml.merges")
+    field = reader.fields["tokenizer.ggml.token_type"]
+    types = [int(field.parts[i][0]) for i in field.data]
+    labels, patterns, _, _ = next(r for r in PRE_STYLES if "smollm" in r[0])
+    root = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [added(t, i, special=types[i] == 3) for i, t in enumerate(tokens)
+                         if types[i] in (3, 4)],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}
+            for p in patterns] + [{"type": "ByteLevel", "add_prefix_space": False,
+                                   "trim_offsets": True, "use_regex": False}]},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": {t: i for i, t in enumerate(tokens)}, "merges": merges},
+    }
+    tok = Tokenizer.from_str(json.dumps(root))
+    # The bytes lowbit's eval reads (CRLF kept), as one string; the first lines end at the
+    # SMOLLM_LINES-th "\n".
+    wiki = os.path.join(data_dir, "eval", "wikitext2_test.raw.txt")
+    text = open(wiki, encoding="utf-8", newline="").read()
+    end = -1
+    for _ in range(SMOLLM_LINES):
+        end = text.index("\n", end + 1)
+    head = text[:end + 1]
+    head_ids = tok.encode(head, add_special_tokens=False).ids
+    ids = tok.encode(text, add_special_tokens=False).ids
+    assert ids[:len(head_ids) - 2] == head_ids[:-2]  # a prefix (up to the cut)
+    print(f"wikitext2_test.raw.txt with SmolLM2: {len(ids)} tokens, first {SMOLLM_LINES} lines "
+          f"{len(head_ids)}")
+    write("smollm2_wikitext_expected.json", {
+        "lines": SMOLLM_LINES, "head_bytes": len(head.encode("utf-8")), "head_ids": head_ids,
+        "whole": {"count": len(ids), "fnv1a64": "%016x" % fnv1a64_ids(ids)},
+        "hello": tok.encode("The capital of France is", add_special_tokens=False).ids})
 
 
 def read_llama2c_vocab(path):
@@ -456,7 +652,9 @@ def main():
         print(f"wrote {path}")
         return
     os.makedirs(OUT, exist_ok=True)
-    make_flavours(args.data)
+    roots = make_flavours(args.data)
+    make_pre_styles()
+    make_smollm2_wikitext(args.data)
     make_tok512(args.data)
     make_synthetic()
 

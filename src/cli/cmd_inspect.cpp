@@ -8,6 +8,7 @@
 #include "cli/subcommands.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "util/log.h"
 
 namespace lowbit::cli {
 namespace {

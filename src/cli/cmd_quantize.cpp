@@ -26,6 +26,9 @@ int run_quantize(const QuantizeArgs& a) {
   LB_CHECK_ARG(!quantize.empty(),
                "give --scheme NAME (see `lowbit schemes`), --bits N, --head or --embed");
   ModelSource source = open_model(a.model);
+  if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
+    log_warning("the checkpoint gets no tokenizer: ", problem);
+  }
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
   auto progress = [](const ptq::QuantizeProgress& p) {

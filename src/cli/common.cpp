@@ -3,6 +3,7 @@
 #include "cli/common.h"
 
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "model/llama_config.h"
@@ -61,9 +62,19 @@ ModelSource open_model(const ModelOptions& o, bool load_tokenizer) {
 kernels::ExecContext make_context(const ModelOptions& o) { return kernels::ExecContext(o.threads); }
 
 const Tokenizer& require_tokenizer(const ModelSource& source) {
+  if (source.tokenizer_error) std::rethrow_exception(source.tokenizer_error);
   LB_CHECK_ARG(source.tokenizer != nullptr, source.path.string(),
                ": no tokenizer found (give --tokenizer FILE)");
   return *source.tokenizer;
+}
+
+std::string tokenizer_problem(const ModelSource& source) {
+  if (!source.tokenizer_error) return "";
+  try {
+    std::rethrow_exception(source.tokenizer_error);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 }
 
 void print_json(const nlohmann::json& value) {

@@ -52,8 +52,12 @@ ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetO
 ModelSource open_model(const ModelOptions& options, bool load_tokenizer = true);
 kernels::ExecContext make_context(const ModelOptions& options);
 
-// The tokenizer of `source`; throws InvalidArgument naming the model when there is none.
+// The tokenizer of `source`; rethrows the error that kept it from being built, else throws
+// InvalidArgument naming the model when there is none.
 const Tokenizer& require_tokenizer(const ModelSource& source);
+
+// The message of the error that kept the tokenizer of `source` from being built; "" if none.
+std::string tokenizer_problem(const ModelSource& source);
 
 // Prints `value` as indented JSON on stdout.
 void print_json(const nlohmann::json& value);

@@ -23,6 +23,19 @@ bool is_gguf(const fs::path& path) {
   return in.gcount() == 4 && std::string(magic, 4) == "GGUF";
 }
 
+// Sets s.tokenizer to what `make` builds; an lowbit error on the way is kept in
+// s.tokenizer_error instead of failing the whole load.
+template <typename Make>
+void set_tokenizer(ModelSource& s, Make&& make) {
+  try {
+    s.tokenizer = make();
+    s.tokenizer_error = nullptr;
+  } catch (const Error&) {
+    s.tokenizer = nullptr;
+    s.tokenizer_error = std::current_exception();
+  }
+}
+
 int32_t vocab_size_of(const nlohmann::json& config) {
   LB_CHECK_FORMAT(config.contains("vocab_size") && config["vocab_size"].is_number_integer(),
                   "config: missing field 'vocab_size'");
@@ -67,7 +80,7 @@ ModelSource open_directory(const fs::path& dir, bool load_tokenizer) {
     s.config = std::move(hf.config);
     s.tensors = std::move(hf.tensors);
   }
-  if (load_tokenizer) s.tokenizer = directory_tokenizer(dir, s.config);
+  if (load_tokenizer) set_tokenizer(s, [&] { return directory_tokenizer(dir, s.config); });
   return s;
 }
 
@@ -103,11 +116,13 @@ ModelSource open_gguf(const fs::path& path, bool load_tokenizer) {
   }
   if (!load_tokenizer) return s;
   const nlohmann::json& meta = file.metadata();
-  if (auto vocab = file.spm_vocab()) {
-    s.tokenizer = make_spm_tokenizer(std::move(*vocab));
-  } else if (meta.contains("tokenizer.ggml.model") && meta["tokenizer.ggml.model"] == "gpt2") {
-    s.tokenizer = make_gguf_bpe_tokenizer(meta, file.path());  // Llama-3 / Qwen2 vocabularies
-  }
+  set_tokenizer(s, [&]() -> std::shared_ptr<Tokenizer> {
+    if (auto vocab = file.spm_vocab()) return make_spm_tokenizer(std::move(*vocab));
+    if (meta.contains("tokenizer.ggml.model") && meta["tokenizer.ggml.model"] == "gpt2") {
+      return make_gguf_bpe_tokenizer(meta, file.path());  // Llama-3 / Qwen2 / SmolLM ...
+    }
+    return nullptr;
+  });
   return s;
 }
 
@@ -122,7 +137,7 @@ ModelSource open_llama2c(const fs::path& path, const std::optional<fs::path>& to
   const int32_t vocab = vocab_size_of(s.config);
   const std::optional<fs::path> tok =
       tokenizer_path ? tokenizer_path : find_llama2c_tokenizer(path, vocab);
-  if (tok && load_tokenizer) s.tokenizer = load_llama2c_tokenizer(*tok, vocab);
+  if (tok && load_tokenizer) set_tokenizer(s, [&] { return load_llama2c_tokenizer(*tok, vocab); });
   return s;
 }
 
@@ -143,9 +158,10 @@ ModelSource load_model_source(const fs::path& path, const std::optional<fs::path
   }
   if (tokenizer_path && load_tokenizer && s.format != "llama2c") {
     const std::string ext = tokenizer_path->extension().string();
-    s.tokenizer = ext == ".json" ? std::shared_ptr<Tokenizer>(load_tokenizer_json(*tokenizer_path))
-                                 : std::shared_ptr<Tokenizer>(load_llama2c_tokenizer(
-                                       *tokenizer_path, vocab_size_of(s.config)));
+    set_tokenizer(s, [&]() -> std::shared_ptr<Tokenizer> {
+      if (ext == ".json") return load_tokenizer_json(*tokenizer_path);
+      return load_llama2c_tokenizer(*tokenizer_path, vocab_size_of(s.config));
+    });
   }
   return s;
 }

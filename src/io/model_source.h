@@ -4,6 +4,7 @@
 // so the model layer parses exactly one config vocabulary.
 #pragma once
 
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -32,8 +33,12 @@ struct ModelSource {
   // when q/k use adjacent-pair RoPE, as llama2.c and GGUF "llama" files do).
   nlohmann::json config;
   TensorMap tensors;
-  std::shared_ptr<Tokenizer> tokenizer;  // null when none was found
-  std::string format;                    // "hf", "gguf", "llama2c", "lowbit"
+  std::shared_ptr<Tokenizer> tokenizer;  // null when none was found or it could not be built
+  // Why the model's tokenizer could not be built (an lowbit Error), or null. Loading never
+  // fails because of the tokenizer, so commands that do not tokenize (inspect, quantize) still
+  // work; commands that do rethrow this error.
+  std::exception_ptr tokenizer_error;
+  std::string format;  // "hf", "gguf", "llama2c", "lowbit"
   std::filesystem::path path;
   // The quantization block of a lowbit checkpoint ("scheme", ...); null otherwise.
   nlohmann::json quantization;

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "io/tokenizer_hf.h"
+#include "io/tokenizer_pre_styles.h"
 #include "io/tokenizer_text.h"
 #include "util/check.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace lowbit {
 
@@ -22,22 +24,6 @@ namespace {
 
 using nlohmann::json;
 using namespace tokenizer_detail;
-
-// The regexes of Llama-3's and Qwen2's tokenizer.json Split pre-tokenizers.
-constexpr std::string_view kLlama3Pattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|)"
-    R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr std::string_view kQwen2Pattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|)"
-    R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
-// What tokenizer.ggml.pre selects.
-struct PreStyle {
-  std::string_view pattern;  // Split regex before ByteLevel; empty: ByteLevel's GPT-2 regex
-  bool ignore_merges = false;
-  bool nfc = false;
-  bool add_bos = false;  // when add_bos_token is absent
-};
 
 enum class Kind : uint8_t { kNormal, kControl, kUserDefined };
 
@@ -90,11 +76,11 @@ class GgufBpeBuilder {
       throw Unsupported(
           concat(where_, "model", shown(model), " is not a byte-level BPE (gpt2) vocab"));
     }
-    const PreStyle style = pre_style(text_key("pre", "default"));
+    const BpePreStyle& style = pre_style(text_key("pre", ""));
     read_tokens();
     read_types();
     read_merges();
-    const int32_t bos = id_key("bos_token_id");
+    const int32_t bos = style.no_bos ? -1 : id_key("bos_token_id");
     const int32_t eos = id_key("eos_token_id");
     bool add_bos = style.add_bos;
     if (const json* flag = find("add_bos_token")) {
@@ -105,16 +91,14 @@ class GgufBpeBuilder {
     p_.byte_level = true;
     p_.ignore_merges = style.ignore_merges;
     if (style.nfc) p_.normalizers.push_back({HfNormalizer::Kind::kNfc, "", ""});
-    HfPreTokenizer byte_level;
-    byte_level.kind = HfPreTokenizer::Kind::kByteLevel;
-    if (style.pattern.empty()) {
-      byte_level.regex = std::make_shared<Regex>(kGpt2Pattern, false, where_ + "pre");
-    } else {
+    for (size_t i = 0; i < style.pattern_count(); ++i) {
       HfPreTokenizer split;
       split.kind = HfPreTokenizer::Kind::kSplit;
-      split.regex = std::make_shared<Regex>(style.pattern, false, where_ + "pre");
+      split.regex = std::make_shared<Regex>(style.patterns[i], false, where_ + "pre");
       p_.pre_tokenizers.push_back(std::move(split));
     }
+    HfPreTokenizer byte_level;  // without its own regex: the splits above are the whole list
+    byte_level.kind = HfPreTokenizer::Kind::kByteLevel;
     p_.pre_tokenizers.push_back(std::move(byte_level));
     if (add_bos && bos >= 0) p_.bos_prefix.push_back(bos);
     p_.bos_id = p_.bos_prefix.empty() ? -1 : bos;
@@ -141,14 +125,19 @@ class GgufBpeBuilder {
     return value->get<std::string>();
   }
 
-  PreStyle pre_style(const std::string& pre) const {
-    if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
-      return {kLlama3Pattern, true, false, true};
+  // The table's style for `pre`; an absent or empty label is llama.cpp's "default" (with its
+  // warning), an unknown one falls back to the GPT-2 list with a warning (llama.cpp refuses it).
+  const BpePreStyle& pre_style(const std::string& pre) const {
+    if (pre.empty()) {
+      log_warning(where_, "pre is missing: using llama.cpp's '", kDefaultPreLabel,
+                  "' pre-tokenizer (as llama.cpp does); tokenization may differ from the model's");
+      return *find_bpe_pre_style(kDefaultPreLabel);
     }
-    if (pre == "qwen2" || pre == "deepseek-r1-qwen") return {kQwen2Pattern, false, true, false};
-    if (pre == "default" || pre == "gpt2" || pre == "gpt-2") return {};
-    throw Unsupported(concat(where_, "pre", shown(pre),
-                             " is not supported (lowbit knows llama-bpe, qwen2 and gpt2)"));
+    if (const BpePreStyle* style = find_bpe_pre_style(pre)) return *style;
+    log_warning(where_, "pre", shown(pre),
+                " is not a pre-tokenizer lowbit knows: using the GPT-2 regex instead; "
+                "tokenization may differ from the model's");
+    return gpt2_pre_style();
   }
 
   void read_tokens() {
@@ -241,7 +230,7 @@ class GgufBpeBuilder {
   }
 
   // The Hugging Face tokenizer.json that load_tokenizer_json reads back to this pipeline.
-  std::string tokenizer_json(const PreStyle& style) const {
+  std::string tokenizer_json(const BpePreStyle& style) const {
     json vocab = json::object();
     for (size_t i = 0; i < pieces_.size(); ++i) vocab[pieces_[i]] = static_cast<int32_t>(i);
     json added = json::array();
@@ -254,19 +243,20 @@ class GgufBpeBuilder {
                        {"normalized", false},
                        {"special", kinds_[static_cast<size_t>(token.id)] == Kind::kControl}});
     }
-    const json byte_level = {{"type", "ByteLevel"},
-                             {"add_prefix_space", false},
-                             {"trim_offsets", true},
-                             {"use_regex", style.pattern.empty()}};
-    json pre = byte_level;
-    if (!style.pattern.empty()) {
+    json steps = json::array();
+    for (size_t i = 0; i < style.pattern_count(); ++i) {
       json split = {{"type", "Split"}, {"behavior", "Isolated"}, {"invert", false}};
       split["pattern"] = json::object();
-      split["pattern"]["Regex"] = std::string(style.pattern);
-      pre = json::object();
-      pre["type"] = "Sequence";
-      pre["pretokenizers"] = json::array({std::move(split), byte_level});
+      split["pattern"]["Regex"] = std::string(style.patterns[i]);
+      steps.push_back(std::move(split));
     }
+    steps.push_back({{"type", "ByteLevel"},
+                     {"add_prefix_space", false},
+                     {"trim_offsets", true},
+                     {"use_regex", false}});
+    json pre = json::object();
+    pre["type"] = "Sequence";
+    pre["pretokenizers"] = std::move(steps);
     json post = {{"type", "ByteLevel"},
                  {"add_prefix_space", false},
                  {"trim_offsets", false},

@@ -14,6 +14,12 @@ enum class LogLevel { quiet = 0, info = 1, debug = 2 };
 // Process-wide verbosity, set once by the CLI before work starts.
 LogLevel& log_level();
 
+// Warnings print at every level (--quiet drops progress, not a notice that results may be off).
+template <typename... Parts>
+void log_warning(Parts&&... parts) {
+  std::cerr << "warning: " << concat(std::forward<Parts>(parts)...) << '\n';
+}
+
 template <typename... Parts>
 void log_info(Parts&&... parts) {
   if (log_level() >= LogLevel::info) std::cerr << concat(std::forward<Parts>(parts)...) << '\n';
