@@ -116,7 +116,8 @@ TEST(BrokenTokenizer, InspectAndQuantizeStillWork) {
   const CommandResult inspect = run_lowbit("inspect --json --model " + model.string());
   EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
   EXPECT_NE(inspect.out.find("\"parameters\""), std::string::npos) << inspect.out;
-  EXPECT_NE(inspect.err.find("tokenizer.ggml.merges[0]"), std::string::npos) << inspect.err;
+  // inspect does not even build the tokenizer, so it says nothing about it.
+  EXPECT_EQ(inspect.err.find("tokenizer"), std::string::npos) << inspect.err;
 
   const fs::path out = tmp.path() / "q";
   const CommandResult quantize =
