@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/exec_context.h"
+#include "model/block_forward.h"
 #include "model/kv_cache.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
@@ -32,16 +33,12 @@ class LlamaModel {
                kernels::ExecContext& ctx) const;
 
  private:
-  void attention_block(int64_t layer, int64_t n, int64_t start_pos, KvCache& cache,
-                       kernels::ExecContext& ctx) const;
-  void mlp_block(int64_t layer, int64_t n, kernels::ExecContext& ctx) const;
-
   LlamaConfig config_;
   LlamaWeights weights_;
   std::vector<float> inv_freq_;  // [head_dim / 2]
-  // Activations, resized per call: [T, dim], [T, dim], [T, q_dim], [T, kv_dim] x2, [T, q_dim],
-  // [T, hidden] x2.
-  mutable std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, scores_;
+  // Activations, grown per call: the hidden states [T, dim] and the blocks' buffers.
+  mutable std::vector<float> x_;
+  mutable BlockScratch scratch_;
 };
 
 }  // namespace lowbit::model

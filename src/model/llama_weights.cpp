@@ -54,6 +54,26 @@ void for_each_linear(const LlamaConfig& c,
   }
 }
 
+BlockWeights bind_block(const LlamaConfig& c, const TensorMap& tensors, int64_t l) {
+  BlockWeights b;
+  const auto names = linear_tensor_names(l);
+  b.attn_norm = as_f32(tensors, layer_name(l, "input_layernorm.weight"), c.dim);
+  b.ffn_norm = as_f32(tensors, layer_name(l, "post_attention_layernorm.weight"), c.dim);
+  b.wq = expect(tensors, names[0], {c.q_dim(), c.dim});
+  b.wk = expect(tensors, names[1], {c.kv_dim(), c.dim});
+  b.wv = expect(tensors, names[2], {c.kv_dim(), c.dim});
+  b.wo = expect(tensors, names[3], {c.dim, c.q_dim()});
+  b.w_gate = expect(tensors, names[4], {c.hidden_dim, c.dim});
+  b.w_up = expect(tensors, names[5], {c.hidden_dim, c.dim});
+  b.w_down = expect(tensors, names[6], {c.dim, c.hidden_dim});
+  if (c.qkv_bias) {
+    b.bq = as_f32(tensors, layer_name(l, "self_attn.q_proj.bias"), c.q_dim());
+    b.bk = as_f32(tensors, layer_name(l, "self_attn.k_proj.bias"), c.kv_dim());
+    b.bv = as_f32(tensors, layer_name(l, "self_attn.v_proj.bias"), c.kv_dim());
+  }
+  return b;
+}
+
 LlamaWeights LlamaWeights::bind(const LlamaConfig& c, const TensorMap& tensors) {
   LlamaWeights w;
   w.embed = expect(tensors, "model.embed_tokens.weight", {c.vocab_size, c.dim});
@@ -63,25 +83,8 @@ LlamaWeights LlamaWeights::bind(const LlamaConfig& c, const TensorMap& tensors) 
   } else {
     w.lm_head = expect(tensors, "lm_head.weight", {c.vocab_size, c.dim});
   }
-  w.blocks.resize(static_cast<size_t>(c.n_layers));
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    BlockWeights& b = w.blocks[static_cast<size_t>(l)];
-    const auto names = linear_tensor_names(l);
-    b.attn_norm = as_f32(tensors, layer_name(l, "input_layernorm.weight"), c.dim);
-    b.ffn_norm = as_f32(tensors, layer_name(l, "post_attention_layernorm.weight"), c.dim);
-    b.wq = expect(tensors, names[0], {c.q_dim(), c.dim});
-    b.wk = expect(tensors, names[1], {c.kv_dim(), c.dim});
-    b.wv = expect(tensors, names[2], {c.kv_dim(), c.dim});
-    b.wo = expect(tensors, names[3], {c.dim, c.q_dim()});
-    b.w_gate = expect(tensors, names[4], {c.hidden_dim, c.dim});
-    b.w_up = expect(tensors, names[5], {c.hidden_dim, c.dim});
-    b.w_down = expect(tensors, names[6], {c.dim, c.hidden_dim});
-    if (c.qkv_bias) {
-      b.bq = as_f32(tensors, layer_name(l, "self_attn.q_proj.bias"), c.q_dim());
-      b.bk = as_f32(tensors, layer_name(l, "self_attn.k_proj.bias"), c.kv_dim());
-      b.bv = as_f32(tensors, layer_name(l, "self_attn.v_proj.bias"), c.kv_dim());
-    }
-  }
+  w.blocks.reserve(static_cast<size_t>(c.n_layers));
+  for (int64_t l = 0; l < c.n_layers; ++l) w.blocks.push_back(bind_block(c, tensors, l));
   return w;
 }
 

@@ -39,6 +39,10 @@ struct LlamaWeights {
   double linear_bits_per_weight() const;
 };
 
+// Binds and shape-checks the tensors of block `layer` alone (calibration reads one block at a
+// time).
+BlockWeights bind_block(const LlamaConfig& config, const TensorMap& tensors, int64_t layer);
+
 // The HF names of the linear layers of block `layer`, in forward order
 // (q, k, v, o, gate, up, down): the tensors that quantization schemes apply to.
 std::vector<std::string> linear_tensor_names(int64_t layer);

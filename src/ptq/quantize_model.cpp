@@ -61,7 +61,6 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
                               kernels::ExecContext& ctx,
                               const std::function<void(const QuantizeProgress&)>& progress) {
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
-  LB_CHECK_ARG(!options.empty(), "nothing to quantize: give a scheme, --head or --embed");
   if (options.linear) check_rtn(*options.linear);
   if (options.head) check_rtn(*options.head);
   if (options.embed) check_rtn(*options.embed);

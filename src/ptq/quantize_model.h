@@ -41,7 +41,7 @@ struct QuantizeOptions {
   std::string name() const;
 };
 
-// Quantizes `source` as `options` says. Tied embeddings stay one tensor: --head and --embed
+// Quantizes `source` as `options` says (empty options copy every tensor as stored). Tied embeddings stay one tensor: --head and --embed
 // then name the same tensor, and giving both with different schemes is an InvalidArgument.
 // Deterministic at any thread count.
 QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& options,
