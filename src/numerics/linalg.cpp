@@ -25,32 +25,62 @@ lapack_int checked_size(int64_t n, const char* what) {
 }
 
 // Zeroes the strictly upper (upper = true) or strictly lower triangle of row-major a[n, n].
-void zero_triangle(double* a, int64_t n, bool upper) {
+template <typename T>
+void zero_triangle(T* a, int64_t n, bool upper) {
   for (int64_t i = 0; i < n; ++i) {
-    double* row = a + i * n;
+    T* row = a + i * n;
     if (upper)
-      std::fill(row + i + 1, row + n, 0.0);
+      std::fill(row + i + 1, row + n, T{0});
     else
-      std::fill(row, row + i, 0.0);
+      std::fill(row, row + i, T{0});
   }
 }
 
 // LAPACK's potrf only tests for a non-positive pivot; a NaN pivot passes through, so a
 // non-finite matrix is rejected here.
-bool diagonal_positive_finite(const double* a, int64_t n) {
+template <typename T>
+bool diagonal_positive_finite(const T* a, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const double d = a[i * n + i];
-    if (!(d > 0.0) || !std::isfinite(d)) return false;
+    const T d = a[i * n + i];
+    if (!(d > T{0}) || !std::isfinite(d)) return false;
   }
   return true;
 }
 
+lapack_int potrf(char uplo, lapack_int m, double* a) {
+  return LAPACKE_dpotrf(LAPACK_COL_MAJOR, uplo, m, a, m);
+}
+lapack_int potrf(char uplo, lapack_int m, float* a) {
+  return LAPACKE_spotrf(LAPACK_COL_MAJOR, uplo, m, a, m);
+}
+lapack_int trtri(char uplo, lapack_int m, double* a) {
+  return LAPACKE_dtrtri(LAPACK_COL_MAJOR, uplo, 'N', m, a, m);
+}
+lapack_int trtri(char uplo, lapack_int m, float* a) {
+  return LAPACKE_strtri(LAPACK_COL_MAJOR, uplo, 'N', m, a, m);
+}
+
 // Row-major lower Cholesky = column-major 'U' potrf on the same bytes.
-bool potrf_row_lower(double* a, int64_t n) {
+template <typename T>
+bool potrf_row_lower(T* a, int64_t n) {
   const lapack_int m = checked_size(n, "cholesky");
   if (!diagonal_positive_finite(a, n)) return false;
-  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', m, a, m) != 0) return false;
+  if (potrf('U', m, a) != 0) return false;
   zero_triangle(a, n, /*upper=*/true);
+  return diagonal_positive_finite(a, n);
+}
+
+template <typename T>
+bool inverse_cholesky_upper_impl(T* a, int64_t n) {
+  const lapack_int m = checked_size(n, "inverse_cholesky_upper");
+  // Reversing the flat row-major array maps element (i, j) to (n-1-i, n-1-j): B = J·A·J, whose
+  // lower triangle is A's upper one. With B = L·L^T, A^-1 = J·L^-T·L^-1·J = U^T·U for the
+  // upper triangular U = J·L^-1·J, the (unique) upper Cholesky factor of A^-1.
+  std::reverse(a, a + n * n);
+  if (!potrf_row_lower(a, n)) return false;
+  // Row-major lower inverse = column-major upper inverse of the same bytes.
+  if (trtri('U', m, a) != 0) return false;
+  std::reverse(a, a + n * n);
   return diagonal_positive_finite(a, n);
 }
 
@@ -88,7 +118,7 @@ bool cholesky_upper(double* a, int64_t n) {
   const lapack_int m = checked_size(n, "cholesky");
   if (!diagonal_positive_finite(a, n)) return false;
   // Row-major upper = column-major 'L' on the same bytes.
-  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', m, a, m) != 0) return false;
+  if (potrf('L', m, a) != 0) return false;
   zero_triangle(a, n, /*upper=*/false);
   return diagonal_positive_finite(a, n);
 }
@@ -103,18 +133,9 @@ bool spd_inverse(double* a, int64_t n) {
   return true;
 }
 
-bool inverse_cholesky_upper(double* a, int64_t n) {
-  const lapack_int m = checked_size(n, "inverse_cholesky_upper");
-  // Reversing the flat row-major array maps element (i, j) to (n-1-i, n-1-j): B = J·A·J, whose
-  // lower triangle is A's upper one. With B = L·L^T, A^-1 = J·L^-T·L^-1·J = U^T·U for the
-  // upper triangular U = J·L^-1·J, the (unique) upper Cholesky factor of A^-1.
-  std::reverse(a, a + n * n);
-  if (!potrf_row_lower(a, n)) return false;
-  // Row-major lower inverse = column-major upper inverse of the same bytes.
-  if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', m, a, m) != 0) return false;
-  std::reverse(a, a + n * n);
-  return diagonal_positive_finite(a, n);
-}
+bool inverse_cholesky_upper(double* a, int64_t n) { return inverse_cholesky_upper_impl(a, n); }
+
+bool inverse_cholesky_upper(float* a, int64_t n) { return inverse_cholesky_upper_impl(a, n); }
 
 bool triangular_solve(const double* t, int64_t n, bool upper, bool transpose, double* b,
                       int64_t nrhs) {

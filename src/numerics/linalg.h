@@ -49,6 +49,8 @@ bool spd_inverse(double* a, int64_t n);
 // cholesky -> inverse -> cholesky, and no explicit inverse. Reads only the upper triangle.
 // Returns false when A is not positive definite.
 bool inverse_cholesky_upper(double* a, int64_t n);
+// The same in f32: half the time of the double version, for callers that sweep in f32 anyway.
+bool inverse_cholesky_upper(float* a, int64_t n);
 
 // Triangular solve in place: B[n, nrhs] <- op(T)^-1 · B, T[n, n] triangular (the `upper` or
 // lower triangle of t is read), op(T) = T or T^T (transpose). b is row-major with nrhs

@@ -68,16 +68,22 @@ struct Layout {
   bool dynamic = false;  // group grids computed during the sweep
 };
 
-// The end of the block starting at i1: block_size columns, cut before a dynamic group that
-// starts inside the block and would reach past it (its grid needs all its columns updated).
-int64_t block_end(const Layout& l, int64_t i1, int64_t block_size) {
-  int64_t i2 = std::min(i1 + block_size, l.cols);
-  if (l.dynamic && i2 < l.cols) {
-    const int64_t last_start = (i2 - 1) / l.group * l.group;
-    if (last_start > i1 && last_start + l.group > i2) i2 = last_start;
+// The end of the block that starts at `start`: `size` columns, at most `limit`, cut before a
+// dynamic group that starts inside the block and would reach past it (its grid needs all of its
+// columns updated by every earlier column, and columns past the block are updated lazily).
+int64_t block_end(const Layout& l, int64_t start, int64_t size, int64_t limit) {
+  int64_t end = std::min(start + size, limit);
+  if (l.dynamic && end < limit) {
+    const int64_t last_start = (end - 1) / l.group * l.group;
+    if (last_start > start && last_start + l.group > end) end = last_start;
   }
-  return i2;
+  return end;
 }
+
+// Columns per inner block: the per-row sweep updates only inside an inner block; the rest of
+// the outer block is updated with one small GEMM per inner block. Cuts the scalar triangular
+// work of the sweep by block_size / kInnerBlock.
+constexpr int64_t kInnerBlock = 32;
 
 template <typename T>
 struct Sweep {
@@ -91,14 +97,14 @@ struct Sweep {
   std::vector<uint8_t> codes;         // [rows, cols] original column order
   std::vector<double> row_loss;
 
-  // Sweeps columns [i1, i2) of rows [r0, r1); err[r, c - i1] receives the scaled errors.
-  void sweep_rows(int64_t r0, int64_t r1, int64_t i1, int64_t i2, T* err) {
+  // Sweeps columns [i1, i2) of rows [r0, r1), updating only inside [i1, i2); err[r * ld + c -
+  // i1] receives the scaled errors.
+  void sweep_rows(int64_t r0, int64_t r1, int64_t i1, int64_t i2, T* err, int64_t ld) {
     const int64_t cols = layout.cols;
-    const int64_t width = i2 - i1;
     std::vector<float> group_values(static_cast<size_t>(layout.group));
     for (int64_t r = r0; r < r1; ++r) {
       T* wr = w.data() + r * cols;
-      T* er = err + r * width;
+      T* er = err + r * ld;
       double loss = 0.0;
       for (int64_t c = i1; c < i2; ++c) {
         const int64_t orig = perm[static_cast<size_t>(c)];
@@ -114,13 +120,26 @@ struct Sweep {
         const T e =
             (wr[c] - static_cast<T>(affine_value(q, p))) / u[static_cast<size_t>(c * cols + c)];
         loss += static_cast<double>(e) * static_cast<double>(e);
-        const T* ur = u.data() + c * cols;
-        for (int64_t j = c + 1; j < i2; ++j) wr[j] -= e * ur[j];
+        const T* __restrict ur = u.data() + c * cols;
+        T* __restrict wj = wr;
+        for (int64_t j = c + 1; j < i2; ++j) wj[j] -= e * ur[j];
         er[c - i1] = e;
         codes[static_cast<size_t>(r * cols + orig)] = q;
       }
       row_loss[static_cast<size_t>(r)] += loss / 2.0;
     }
+  }
+
+  // W[:, c0:c1] -= Err[:, e0:e0+k] · U[u0:u0+k, c0:c1]; err rows have stride `ld`.
+  void update(const T* err, int64_t ld, int64_t e0, int64_t k, int64_t u0, int64_t c0, int64_t c1) {
+    const int64_t cols = layout.cols;
+    const T* ub = u.data() + u0 * cols + c0;
+    if constexpr (std::is_same_v<T, float>)
+      sgemm(false, false, layout.rows, c1 - c0, k, -1.0f, err + e0, ld, ub, cols, 1.0f,
+            w.data() + c0, cols);
+    else
+      dgemm(false, false, layout.rows, c1 - c0, k, -1.0, err + e0, ld, ub, cols, 1.0, w.data() + c0,
+            cols);
   }
 
   void run() {
@@ -129,22 +148,21 @@ struct Sweep {
     row_loss.assign(static_cast<size_t>(rows), 0.0);
     std::vector<T> err(static_cast<size_t>(rows * options.block_size));
     for (int64_t i1 = 0, i2 = 0; i1 < cols; i1 = i2) {
-      i2 = block_end(layout, i1, options.block_size);
+      i2 = block_end(layout, i1, options.block_size, cols);
       const int64_t width = i2 - i1;
-      auto fn = [&](int64_t r0, int64_t r1) { sweep_rows(r0, r1, i1, i2, err.data()); };
-      if (options.pool != nullptr)
-        options.pool->parallel_for(0, rows, 8, fn);
-      else
-        fn(0, rows);
-      if (i2 == cols) break;
-      // W[:, i2:] -= Err[:, 0:width] · U[i1:i2, i2:].
-      const T* ub = u.data() + i1 * cols + i2;
-      if constexpr (std::is_same_v<T, float>)
-        sgemm(false, false, rows, cols - i2, width, -1.0f, err.data(), width, ub, cols, 1.0f,
-              w.data() + i2, cols);
-      else
-        dgemm(false, false, rows, cols - i2, width, -1.0, err.data(), width, ub, cols, 1.0,
-              w.data() + i2, cols);
+      for (int64_t j1 = i1, j2 = i1; j1 < i2; j1 = j2) {
+        j2 = block_end(layout, j1, kInnerBlock, i2);
+        // err[:, j1 - i1 : j2 - i1] (row stride width) receives this inner block's errors.
+        auto fn = [&](int64_t r0, int64_t r1) {
+          sweep_rows(r0, r1, j1, j2, err.data() + (j1 - i1), width);
+        };
+        if (options.pool != nullptr)
+          options.pool->parallel_for(0, rows, 8, fn);
+        else
+          fn(0, rows);
+        if (j2 < i2) update(err.data(), width, j1 - i1, j2 - j1, j1, j2, i2);
+      }
+      if (i2 < cols) update(err.data(), width, 0, width, i1, i2, cols);
     }
   }
 };
@@ -213,65 +231,59 @@ GptqResult quantize_gptq(const float* w_in, int64_t rows, int64_t cols, const do
 
   std::vector<int64_t> perm(static_cast<size_t>(cols));
   std::iota(perm.begin(), perm.end(), 0);
-  if (act_order)
+  if (act_order) {
     std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
       return h[static_cast<size_t>(a * cols + a)] > h[static_cast<size_t>(b * cols + b)];
     });
-  std::vector<double> hp(n2);
-  for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      hp[static_cast<size_t>(i * cols + j)] = h[static_cast<size_t>(
-          perm[static_cast<size_t>(i)] * cols + perm[static_cast<size_t>(j)])];
-  h.clear();
-  h.shrink_to_fit();
-
-  double mean_diag = 0.0;
-  for (int64_t i = 0; i < cols; ++i) mean_diag += hp[static_cast<size_t>(i * cols + i)];
-  mean_diag /= static_cast<double>(cols);
-  std::vector<double> u;
-  bool factorized = false;
-  double damp = options.damp;
-  for (int raise = 0; raise <= options.max_damp_raises && !factorized; ++raise, damp *= 10.0) {
-    u = hp;
-    for (int64_t i = 0; i < cols; ++i) u[static_cast<size_t>(i * cols + i)] += damp * mean_diag;
-    factorized = mean_diag > 0.0 && inverse_cholesky_upper(u.data(), cols);
-    if (factorized) {
-      result.damp = damp;
-      result.damp_raises = raise;
-    }
+    std::vector<double> hp(n2);
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        hp[static_cast<size_t>(i * cols + j)] = h[static_cast<size_t>(
+            perm[static_cast<size_t>(i)] * cols + perm[static_cast<size_t>(j)])];
+    h.swap(hp);
   }
-  if (!factorized)
-    return rtn_fallback(
-        w_in, rows, cols, format, name,
-        concat("could not factorize the Hessian even with damp ", damp / 10.0, " x mean diagonal"));
-  hp.clear();
-  hp.shrink_to_fit();
 
   std::vector<uint8_t> codes;
   std::vector<double> row_loss;
-  auto sweep = [&](auto zero) {
+  // Factorizes in T (the reference works in f32; double when asked) and sweeps.
+  auto factor_and_sweep = [&](auto zero) -> bool {
     using T = decltype(zero);
+    double mean_diag = 0.0;
+    for (int64_t i = 0; i < cols; ++i) mean_diag += h[static_cast<size_t>(i * cols + i)];
+    mean_diag /= static_cast<double>(cols);
     Sweep<T> s{layout, format, options, perm, {}, {}, params, {}, {}};
+    bool factorized = false;
+    double damp = options.damp;
+    for (int raise = 0; raise <= options.max_damp_raises && !factorized; ++raise, damp *= 10.0) {
+      s.u.assign(h.begin(), h.end());
+      for (int64_t i = 0; i < cols; ++i)
+        s.u[static_cast<size_t>(i * cols + i)] =
+            static_cast<T>(h[static_cast<size_t>(i * cols + i)] + damp * mean_diag);
+      factorized = mean_diag > 0.0 && inverse_cholesky_upper(s.u.data(), cols);
+      if (factorized) {
+        result.damp = damp;
+        result.damp_raises = raise;
+      }
+    }
+    if (!factorized) return false;
+    h.clear();
+    h.shrink_to_fit();
     s.w.resize(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < cols; ++j)
         s.w[static_cast<size_t>(r * cols + j)] =
             static_cast<T>(w[static_cast<size_t>(r * cols + perm[static_cast<size_t>(j)])]);
-    if constexpr (std::is_same_v<T, double>) {
-      s.u = std::move(u);
-    } else {
-      s.u.assign(u.begin(), u.end());
-      u.clear();
-      u.shrink_to_fit();
-    }
     s.run();
     codes = std::move(s.codes);
     row_loss = std::move(s.row_loss);
+    return true;
   };
-  if (options.double_precision)
-    sweep(0.0);
-  else
-    sweep(0.0f);
+  const bool ok = options.double_precision ? factor_and_sweep(0.0) : factor_and_sweep(0.0f);
+  if (!ok)
+    return rtn_fallback(
+        w_in, rows, cols, format, name,
+        concat("could not factorize the Hessian even with damp ",
+               options.damp * std::pow(10.0, options.max_damp_raises), " x mean diagonal"));
 
   result.loss = std::accumulate(row_loss.begin(), row_loss.end(), 0.0);
   QuantizedTensor t = allocate_quantized(format, rows, cols);

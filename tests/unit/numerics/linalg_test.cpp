@@ -129,6 +129,23 @@ TEST(Linalg, InverseUpperFactorEqualsTheFactorOfTheInverse) {
   }
 }
 
+TEST(Linalg, InverseUpperFactorInF32AgreesWithDouble) {
+  const int64_t n = 96;
+  const Matrix a = random_spd(n, 31);
+  Matrix ud = a;
+  std::vector<float> uf(a.begin(), a.end());
+  ASSERT_TRUE(inverse_cholesky_upper(ud.data(), n));
+  ASSERT_TRUE(inverse_cholesky_upper(uf.data(), n));
+  double scale = 0, diff = 0;
+  for (size_t i = 0; i < ud.size(); ++i) {
+    scale = std::fmax(scale, std::fabs(ud[i]));
+    diff = std::fmax(diff, std::fabs(ud[i] - uf[i]));
+  }
+  EXPECT_LT(diff, 1e-4 * scale);
+  std::vector<float> bad = {1, 2, 2, 1};
+  EXPECT_FALSE(inverse_cholesky_upper(bad.data(), 2));
+}
+
 TEST(Linalg, NotPositiveDefiniteFailsInsteadOfCrashing) {
   // Positive diagonal, negative eigenvalue (-1).
   const Matrix indefinite = {1, 2, 2, 1};
