@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `lowbit schemes`: every built-in scheme with its bits per weight and a one-line description.
+// `lowbit schemes`: every built-in scheme with its bits per weight and a one-line description,
+// then the algorithm prefixes (gptq-, awq-, hqq-) that apply to any integer scheme.
 #include <cstdio>
 #include <iostream>
 
@@ -28,6 +29,11 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
                {"format", format_name(s.format)},
                {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
                {"description", s.description}});
+        out["algorithm_prefixes"] = nlohmann::json::array();
+        for (const auto& p : quant::algorithm_prefixes())
+          out["algorithm_prefixes"].push_back({{"pattern", p.algorithm + "-<w>"},
+                                               {"algorithm", p.algorithm},
+                                               {"description", p.description}});
         std::cout << out.dump(2) << '\n';
         return 0;
       }
@@ -37,6 +43,12 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
                     quant::scheme_bits_per_weight(s, rows, *cols), s.description.c_str());
       std::printf("(bits per weight for rows of %lld inputs, scales and zero-points included)\n",
                   static_cast<long long>(*cols));
+      std::printf(
+          "\nalgorithm prefixes, for any integer scheme <w> (w8, w4g128, w3g64, or composed "
+          "as w<bits>[g<size>|t][-sym]):\n");
+      for (const auto& p : quant::algorithm_prefixes())
+        std::printf("%-12s %s\n", (p.algorithm + "-<w>").c_str(), p.description.c_str());
+      std::printf("e.g. gptq-w4g128, awq-w4g32, hqq-w3g64 (same bits per weight as <w>)\n");
       return 0;
     };
   });

@@ -20,48 +20,14 @@
 #include <cstring>
 #include <vector>
 
-#include "numerics/bit_pack.h"
 #include "numerics/half.h"
+#include "quant/affine_store.h"
 #include "quant/grid.h"
 #include "tensor/dequantize.h"
 #include "util/check.h"
 
 namespace lowbit::quant {
 namespace {
-
-constexpr float kF16Max = 65504.0f;
-
-// Rejects NaN/Inf, and weights beyond f16 where the format stores f16 values or scales (any
-// |w| <= 65504 keeps every f16 scale finite: the largest is absmax / 1 for 2-bit symmetric).
-void check_weights(const float* w, int64_t rows, int64_t cols, const QuantFormat& f,
-                   const std::string& name) {
-  const bool f16_limited =
-      f.kind == QuantKind::f16 || (f.kind == QuantKind::affine_int && f.scale_dtype == DType::f16);
-  const int64_t n = rows * cols;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = w[i];
-    LB_CHECK_ARG(std::isfinite(v), "tensor ", name, ": non-finite weight at row ", i / cols,
-                 ", column ", i % cols);
-    LB_CHECK_ARG(!f16_limited || std::fabs(v) <= kF16Max, "tensor ", name, ": weight ", v,
-                 " at row ", i / cols, ", column ", i % cols, " is beyond the f16 range of ",
-                 format_name(f));
-  }
-}
-
-void store_scale(QuantizedTensor& t, int64_t index, float scale) {
-  const auto i = static_cast<size_t>(index);
-  if (t.format.scale_dtype == DType::f16) {
-    const uint16_t bits = f32_to_f16(scale);  // exact: the grid returned an f16 value
-    std::memcpy(t.scales.mutable_data() + i * 2, &bits, sizeof(bits));
-  } else {
-    std::memcpy(t.scales.mutable_data() + i * sizeof(float), &scale, sizeof(scale));
-  }
-}
-
-void store_f16(Buffer& buffer, int64_t index, float value) {
-  const uint16_t bits = f32_to_f16(value);
-  std::memcpy(buffer.mutable_data() + static_cast<size_t>(index) * 2, &bits, sizeof(bits));
-}
 
 void quantize_dense(const float* w, int64_t n, QuantizedTensor& t, const std::string& name) {
   uint8_t* out = t.codes.mutable_data();
@@ -86,7 +52,6 @@ void quantize_groups(const float* w, QuantizedTensor& t, GroupFn&& group_fn) {
   const int64_t rows = t.rows();
   const int64_t cols = t.cols();
   const int span = t.format.group_size > 0 ? t.format.group_size : 0;
-  const size_t stride = t.row_bytes();
   std::vector<uint8_t> row_codes(static_cast<size_t>(cols));  // one buffer for all rows
   for (int64_t r = 0; r < rows; ++r) {
     const float* x = w + r * cols;
@@ -94,7 +59,7 @@ void quantize_groups(const float* w, QuantizedTensor& t, GroupFn&& group_fn) {
       const int64_t c1 = span > 0 && c0 + span < cols ? c0 + span : cols;
       group_fn(x, r, c0, c1, row_codes.data());
     }
-    pack_bits(row_codes.data(), cols, t.format.bits, t.codes.mutable_data() + r * stride);
+    store_row_codes(t, r, row_codes.data());
   }
 }
 
@@ -115,7 +80,7 @@ void quantize_affine(const float* w, QuantizedTensor& t) {
     const int64_t index = scale_index(f, cols, r, c0);
     if (r == 0 || f.group_size != kPerTensor) {
       store_scale(t, index, p.scale);
-      if (f.has_zeros()) store_f16(t.zeros, index, p.zero);
+      if (f.has_zeros()) store_zero(t, index, p.zero);
     }
     for (int64_t c = c0; c < c1; ++c) q[c] = affine_code(x[c], p);
   });
@@ -169,32 +134,12 @@ void quantize_nf4(const float* w, QuantizedTensor& t) {
 
 QuantizedTensor quantize_rtn(const float* w, int64_t rows, int64_t cols, const QuantFormat& format,
                              const std::string& name) {
-  LB_CHECK_ARG(rows > 0 && cols > 0, "tensor ", name, ": cannot quantize shape [", rows, ", ", cols,
-               "]");
-  try {
-    validate_format(format);
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(concat("tensor ", name, ": ", e.what()));
-  }
   check_weights(w, rows, cols, format, name);
-
-  QuantizedTensor t;
-  t.format = format;
-  t.shape = {rows, cols};
-  t.codes = Buffer::allocate(t.row_bytes() * static_cast<size_t>(rows));
+  QuantizedTensor t = allocate_quantized(format, rows, cols);
   if (format.is_dense()) {
     quantize_dense(w, rows * cols, t, name);
     return t;
   }
-  const auto n_scales = static_cast<size_t>(t.scale_count());
-  if (format.double_quant) {
-    t.scales = Buffer::allocate(n_scales);
-    t.nested_scales = Buffer::allocate((n_scales + 255) / 256 * sizeof(float));
-  } else {
-    t.scales = Buffer::allocate(n_scales * dtype_size(format.scale_dtype));
-  }
-  if (format.has_zeros()) t.zeros = Buffer::allocate(n_scales * 2);
-
   switch (format.kind) {
     case QuantKind::affine_int:
       quantize_affine(w, t);

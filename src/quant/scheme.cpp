@@ -39,9 +39,85 @@ const std::vector<Scheme>& builtin_schemes() {
   return schemes;
 }
 
-const Scheme& find_scheme(std::string_view name) {
+const std::vector<AlgorithmPrefix>& algorithm_prefixes() {
+  static const std::vector<AlgorithmPrefix> prefixes = {
+      {"gptq", "GPTQ: error-compensating column sweep with the calibration inputs' Hessian"},
+      {"awq", "AWQ: activation-aware per-channel scales and clipping from calibration inputs"},
+      {"hqq", "HQQ: calibration-free half-quadratic zero-point fit (asymmetric bases only)"},
+  };
+  return prefixes;
+}
+
+namespace {
+
+// Digits at the front of `s` as a number (and consumes them); nullopt when none or too long.
+std::optional<int> take_number(std::string_view& s) {
+  size_t n = 0;
+  while (n < s.size() && n < 6 && s[n] >= '0' && s[n] <= '9') ++n;
+  if (n == 0 || (n < s.size() && s[n] >= '0' && s[n] <= '9')) return std::nullopt;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) v = v * 10 + (s[i] - '0');
+  s.remove_prefix(n);
+  return v;
+}
+
+// An integer weight scheme: a built-in affine one, or w<bits>[g<size>|t][-sym] as
+// compose_scheme names it (parsed, composed and checked to name itself).
+std::optional<Scheme> integer_scheme(std::string_view name) {
+  for (const auto& s : builtin_schemes())
+    if (s.name == name)
+      return s.format.kind == QuantKind::affine_int ? std::optional(s) : std::nullopt;
+  std::string_view rest = name;
+  if (!rest.starts_with('w')) return std::nullopt;
+  rest.remove_prefix(1);
+  const std::optional<int> bits = take_number(rest);
+  if (!bits || *bits < 2 || *bits > 8) return std::nullopt;
+  int group = kPerChannel;
+  if (rest.starts_with('g')) {
+    rest.remove_prefix(1);
+    const std::optional<int> g = take_number(rest);
+    if (!g || *g <= 0) return std::nullopt;
+    group = *g;
+  } else if (rest.starts_with('t')) {
+    rest.remove_prefix(1);
+    group = kPerTensor;
+  }
+  bool symmetric = false;
+  if (rest == "-sym") {
+    symmetric = true;
+    rest = {};
+  }
+  if (!rest.empty()) return std::nullopt;
+  Scheme s = compose_scheme(*bits, group, symmetric);
+  if (s.name != name) return std::nullopt;  // e.g. "w04g128": not the canonical spelling
+  return s;
+}
+
+}  // namespace
+
+Scheme find_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
     if (s.name == name) return s;
+  for (const AlgorithmPrefix& prefix : algorithm_prefixes()) {
+    const std::string lead = prefix.algorithm + "-";
+    if (!name.starts_with(lead)) continue;
+    const std::string_view base_name = name.substr(lead.size());
+    bool known_base = false;
+    for (const auto& s : builtin_schemes()) known_base = known_base || s.name == base_name;
+    const std::optional<Scheme> base = integer_scheme(base_name);
+    LB_CHECK_ARG(base.has_value(), "scheme '", name, "': ", prefix.algorithm,
+                 " needs an integer weight scheme after '", lead, "' (w8, w4g128, w3g64-sym, ...)",
+                 known_base ? concat(", and '", base_name, "' is not one") : std::string(),
+                 "; run `lowbit schemes` for the list");
+    LB_CHECK_ARG(prefix.algorithm != "hqq" || !base->format.symmetric, "scheme '", name,
+                 "': hqq fits a zero-point, so it needs an asymmetric base (drop '-sym')");
+    Scheme s;
+    s.name = std::string(name);
+    s.format = base->format;
+    s.algorithm = prefix.algorithm;
+    s.description = concat(prefix.algorithm, " on ", format_name(s.format));
+    return s;
+  }
   throw InvalidArgument(concat("unknown scheme '", name, "'; run `lowbit schemes` for the list"));
 }
 

@@ -15,15 +15,26 @@ namespace lowbit::quant {
 struct Scheme {
   std::string name;         // "w4g128"
   QuantFormat format;       // the format its linear-layer weights get
-  std::string algorithm;    // "rtn" for every scheme of this issue
+  std::string algorithm;    // "rtn" (built-ins, composed), "gptq", "awq" or "hqq"
   std::string description;  // one line for `lowbit schemes`
 };
 
 // Every built-in scheme, in display order.
 const std::vector<Scheme>& builtin_schemes();
 
-// The scheme called `name`; throws InvalidArgument ("unknown scheme 'x'; run `lowbit schemes`").
-const Scheme& find_scheme(std::string_view name);
+// The scheme called `name`: a built-in, or `<algorithm>-<w>` with algorithm gptq, awq or hqq
+// and <w> any integer weight scheme (a built-in such as w4g128 or a composed name such as
+// w4g96-sym, w5t, w6): the format of <w> with that algorithm. HQQ needs an asymmetric <w>.
+// Throws InvalidArgument ("unknown scheme 'x'; run `lowbit schemes`", or why a calibrated
+// name's base is refused).
+Scheme find_scheme(std::string_view name);
+
+// The algorithms that prefix an integer scheme name, with one line each for `lowbit schemes`.
+struct AlgorithmPrefix {
+  std::string algorithm;
+  std::string description;
+};
+const std::vector<AlgorithmPrefix>& algorithm_prefixes();
 
 // A scheme composed from flags: --bits (2..8, 16 = f16, 32 = f32), --group-size (>0, 0 =
 // per-channel, -1 = per-tensor), --symmetric. Named like the built-ins ("w4g96-sym").

@@ -19,7 +19,8 @@ TEST(Scheme, BuiltinsAreUniqueValidAndFindable) {
     EXPECT_NO_THROW(validate_format(s.format)) << s.name;
     EXPECT_EQ(s.algorithm, "rtn") << s.name;
     EXPECT_FALSE(s.description.empty()) << s.name;
-    EXPECT_EQ(&find_scheme(s.name), &s);
+    EXPECT_EQ(find_scheme(s.name).name, s.name);
+    EXPECT_EQ(find_scheme(s.name).format, s.format);
   }
   for (const char* required :
        {"f32", "f16", "bf16", "w8", "w4g128", "w4g64", "w4g32", "w4g128-sym", "w3g128", "w3g64",
@@ -48,6 +49,62 @@ TEST(Scheme, UnknownNameErrorNamesItAndPointsAtTheList) {
     EXPECT_NE(message.find("'w5g7'"), std::string::npos) << message;
     EXPECT_NE(message.find("lowbit schemes"), std::string::npos) << message;
   }
+}
+
+TEST(Scheme, AlgorithmPrefixesApplyToAnyIntegerScheme) {
+  struct Want {
+    const char* name;
+    const char* algorithm;
+    QuantFormat format;
+  };
+  const Want wants[] = {
+      {"gptq-w4g128", "gptq", QuantFormat::affine(4, 128, false)},
+      {"awq-w4g32", "awq", QuantFormat::affine(4, 32, false)},
+      {"gptq-w3g64", "gptq", QuantFormat::affine(3, 64, false)},
+      {"hqq-w4g64", "hqq", QuantFormat::affine(4, 64, false)},
+      {"gptq-w2g32", "gptq", QuantFormat::affine(2, 32, false)},
+      {"gptq-w8", "gptq", QuantFormat::affine(8, kPerChannel, true)},
+      {"awq-w4g128-sym", "awq", QuantFormat::affine(4, 128, true)},
+      {"gptq-w4g96-sym", "gptq", QuantFormat::affine(4, 96, true)},
+      {"hqq-w3g48", "hqq", QuantFormat::affine(3, 48, false)},
+      {"gptq-w5t", "gptq", QuantFormat::affine(5, kPerTensor, false)},
+      {"awq-w6", "awq", QuantFormat::affine(6, kPerChannel, false)},
+  };
+  for (const Want& w : wants) {
+    const Scheme s = find_scheme(w.name);
+    EXPECT_EQ(s.name, w.name);
+    EXPECT_EQ(s.algorithm, w.algorithm) << w.name;
+    EXPECT_EQ(s.format, w.format) << w.name;
+    EXPECT_FALSE(s.description.empty());
+    // Same storage, so the same bits per weight as the base scheme.
+    EXPECT_DOUBLE_EQ(scheme_bits_per_weight(s, 576, 1536), bits_per_weight(w.format, 576, 1536));
+  }
+  ASSERT_EQ(algorithm_prefixes().size(), 3u);
+}
+
+TEST(Scheme, AlgorithmPrefixesRefuseNonIntegerAndMalformedBases) {
+  auto message = [](const char* name) {
+    try {
+      find_scheme(name);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* name : {"gptq-nf4", "awq-fp8", "hqq-nf4-dq", "gptq-f16", "awq-bf16"}) {
+    const std::string m = message(name);
+    EXPECT_NE(m.find(std::string("'") + name + "'"), std::string::npos) << m;
+    EXPECT_NE(m.find("integer weight scheme"), std::string::npos) << m;
+    EXPECT_NE(m.find("is not one"), std::string::npos) << m;
+  }
+  for (const char* name : {"gptq-", "gptq-w9g128", "gptq-w1", "awq-w4g0", "gptq-w4g",
+                           "gptq-w04g128", "gptq-w4g128-symx", "gptq-gptq-w4g128", "awq-w4g-5"}) {
+    const std::string m = message(name);
+    EXPECT_NE(m.find("integer weight scheme"), std::string::npos) << name << ": " << m;
+  }
+  EXPECT_NE(message("hqq-w4g128-sym").find("asymmetric"), std::string::npos);
+  EXPECT_NE(message("rtn-w4g128").find("unknown scheme"), std::string::npos);
+  EXPECT_NE(message("GPTQ-w4g128").find("unknown scheme"), std::string::npos);
 }
 
 TEST(Scheme, ComposedSchemesAreNamedLikeTheBuiltins) {
