@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "cli/calibration_flags.h"
 #include "cli/common.h"
 #include "cli/subcommands.h"
 #include "eval/perplexity.h"
@@ -22,6 +23,7 @@ struct EvalArgs {
   ModelOptions model;
   SchemeOptions scheme;
   TargetOptions targets;
+  CalibrationFlags calibration;
   std::string baseline;
   std::string text;
   int64_t ctx = 0;  // 0: min(512, the model's context)
@@ -118,7 +120,7 @@ int run_eval(const EvalArgs& a) {
   Sizes sizes = sizes_of(source.tensors, config);
   std::unique_ptr<model::LlamaModel> quantized;
   if (!quantize.empty()) {
-    ptq::QuantizedModel q = ptq::quantize_model(source, quantize, ctx);
+    const ptq::QuantizedModel q = quantize_with_flags(source, quantize, a.calibration, ctx).model;
     log_info("eval: quantized with ", quantize.name());
     sizes = sizes_of(q.tensors, config);
     quantized = ptq::build_model(source.config, q.tensors);
@@ -180,6 +182,7 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
   add_target_options(cmd, a->targets);
+  add_calibration_flags(cmd, a->calibration);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (default: min(512, model context))")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));

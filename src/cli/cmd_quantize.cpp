@@ -2,10 +2,12 @@
 // `lowbit quantize`: applies a scheme and writes a lowbit checkpoint directory (atomically).
 #include <cstdio>
 
+#include "cli/calibration_flags.h"
 #include "cli/common.h"
 #include "cli/subcommands.h"
 #include "io/checkpoint.h"
 #include "ptq/quantize_model.h"
+#include "util/atomic_file.h"
 #include "util/check.h"
 #include "util/log.h"
 #include "util/timer.h"
@@ -17,6 +19,8 @@ struct QuantizeArgs {
   ModelOptions model;
   SchemeOptions scheme;
   TargetOptions targets;
+  CalibrationFlags calibration;
+  std::string report;
   std::string out;
   bool json = false;
 };
@@ -25,17 +29,19 @@ int run_quantize(const QuantizeArgs& a) {
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   LB_CHECK_ARG(!quantize.empty(),
                "give --scheme NAME (see `lowbit schemes`), --bits N, --head or --embed");
+  LB_CHECK_ARG(a.report.empty() || ptq::needs_calibration(quantize),
+               "--report needs a calibrated scheme (gptq-*) and --calib: the errors are measured "
+               "on the calibration inputs");
   ModelSource source = open_model(a.model);
   if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
     log_warning("the checkpoint gets no tokenizer: ", problem);
   }
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
-  auto progress = [](const ptq::QuantizeProgress& p) {
-    log_info("[", p.done, "/", p.total, "] ", p.tensor, ": ", human_bytes(p.bytes_before), " -> ",
-             human_bytes(p.bytes_after));
-  };
-  ptq::QuantizedModel q = ptq::quantize_model(source, quantize, ctx, progress);
+  ptq::CalibratedModel calibrated = quantize_with_flags(source, quantize, a.calibration, ctx);
+  ptq::QuantizedModel& q = calibrated.model;
+  if (!a.report.empty())
+    write_file_atomic(a.report, layer_report_json(calibrated, quantize).dump(2) + "\n");
   nlohmann::json quantization = q.quantization;
   quantization["source"] = source.path.string();
   quantization["source_format"] = source.format;
@@ -70,6 +76,9 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
   add_target_options(cmd, a->targets);
+  add_calibration_flags(cmd, a->calibration);
+  cmd->add_option("--report", a->report,
+                  "Write per-layer relative output errors (method and RTN) to FILE.json");
   cmd->add_option("-o,--out", a->out, "Output checkpoint directory")->required();
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_quantize(*a); }; });

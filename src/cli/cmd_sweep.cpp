@@ -3,6 +3,7 @@
 // size-vs-KL frontier plot.
 #include <cstdio>
 
+#include "cli/calibration_flags.h"
 #include "cli/common.h"
 #include "cli/frontier_plot.h"
 #include "cli/scheme_sweep.h"
@@ -20,6 +21,7 @@ namespace {
 struct SweepArgs {
   ModelOptions model;
   TargetOptions targets;
+  CalibrationFlags calibration;
   std::string text;
   std::vector<std::string> schemes;
   int64_t ctx = 0;
@@ -45,7 +47,12 @@ int run_sweep_command(const SweepArgs& a) {
   std::vector<std::string> schemes = a.schemes;
   if (schemes.empty())
     for (const auto& s : quant::builtin_schemes()) schemes.push_back(s.name);
-  for (const std::string& s : schemes) quant::find_scheme(s);  // unknown names fail first
+  for (const std::string& s : schemes) {  // unknown names and missing --calib fail first
+    const quant::Scheme& scheme = quant::find_scheme(s);
+    LB_CHECK_ARG(!a.calibration.calib.empty() ||
+                     !ptq::needs_calibration(ptq::QuantizeOptions{scheme, {}, {}}),
+                 "scheme ", s, " needs calibration text: give --calib FILE");
+  }
   const ptq::QuantizeOptions targets = resolve_quantize(SchemeOptions{}, a.targets);
 
   ModelSource source = open_model(a.model);
@@ -65,6 +72,11 @@ int run_sweep_command(const SweepArgs& a) {
                    eval::parse_protocol(a.protocol), a.chunks};
   setup.head = targets.head;
   setup.embed = targets.embed;
+  setup.quantize = [&](const ptq::QuantizeOptions& o) {
+    CalibrationFlags flags = a.calibration;
+    if (!ptq::needs_calibration(o)) flags.calib.clear();  // data-free rows ignore --calib
+    return quantize_with_flags(source, o, flags, ctx).model;
+  };
   const std::vector<SweepRow> rows = run_sweep(setup, schemes, ctx);
 
   if (!a.plot.empty()) {
@@ -107,6 +119,7 @@ void add_sweep_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<SweepArgs>();
   add_model_options(cmd, a->model);
   add_target_options(cmd, a->targets);
+  add_calibration_flags(cmd, a->calibration);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();
   cmd->add_option("--schemes", a->schemes, "Comma-separated schemes (default: every built-in)")
       ->delimiter(',');

@@ -92,7 +92,8 @@ std::vector<SweepRow> run_sweep(
     SweepRow row;
     row.scheme = q_options.name();
     Timer timer;
-    ptq::QuantizedModel q = ptq::quantize_model(source, q_options, ctx);
+    ptq::QuantizedModel q =
+        setup.quantize ? setup.quantize(q_options) : ptq::quantize_model(source, q_options, ctx);
     row.quantize_seconds = timer.seconds();
     fill_sizes(q.tensors, config, row);
     auto m = ptq::build_model(source.config, q.tensors);

@@ -18,6 +18,7 @@
 #include "io/model_source.h"
 #include "kernels/exec_context.h"
 #include "model/llama_model.h"
+#include "ptq/quantize_model.h"
 #include "quant/scheme.h"
 
 namespace lowbit::cli {
@@ -39,6 +40,8 @@ struct SweepSetup {
   eval::EvalOptions options;
   std::optional<quant::Scheme> head, embed;   // applied with every scheme
   size_t reference_budget = size_t{8} << 30;  // bytes of base log-probabilities kept in memory
+  // Quantizes the source for one row; unset: ptq::quantize_model (data-free schemes only).
+  std::function<ptq::QuantizedModel(const ptq::QuantizeOptions&)> quantize;
 };
 
 // The base row first, then one row per scheme, in order; `on_row` sees each as it is done and

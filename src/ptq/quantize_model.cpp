@@ -11,6 +11,7 @@
 #include "kernels/kernels.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "quant/hqq.h"
 #include "quant/rtn.h"
 #include "util/check.h"
 
@@ -26,9 +27,17 @@ struct Job {
   const quant::Scheme* scheme;
 };
 
-void check_rtn(const quant::Scheme& scheme) {
-  LB_CHECK_ARG(scheme.algorithm == "rtn", "scheme ", scheme.name, " needs algorithm ",
-               scheme.algorithm, ", which this build does not run");
+// The data-free algorithms quantize_model runs itself; gptq and awq need calibration
+// (ptq/calibrated_quantize.h).
+void check_data_free(const quant::Scheme& scheme) {
+  LB_CHECK_ARG(scheme.algorithm == "rtn" || scheme.algorithm == "hqq", "scheme ", scheme.name,
+               " needs calibration data (algorithm ", scheme.algorithm, "): give --calib FILE");
+}
+
+QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
+                                   const quant::Scheme& scheme, const std::string& name) {
+  if (scheme.algorithm == "hqq") return quant::quantize_hqq(w, rows, cols, scheme.format, {}, name);
+  return quant::quantize_rtn(w, rows, cols, scheme.format, name);
 }
 
 // The head and embedding jobs. A tied head is the embedding tensor itself.
@@ -61,9 +70,9 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
                               kernels::ExecContext& ctx,
                               const std::function<void(const QuantizeProgress&)>& progress) {
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
-  if (options.linear) check_rtn(*options.linear);
-  if (options.head) check_rtn(*options.head);
-  if (options.embed) check_rtn(*options.embed);
+  if (options.linear) check_data_free(*options.linear);
+  if (options.head) check_data_free(*options.head);
+  if (options.embed) check_data_free(*options.embed);
   std::vector<Job> jobs;
   std::set<std::string, std::less<>> linear_names;
   model::for_each_linear(config, [&](const std::string& name, const Shape& shape) {
@@ -102,7 +111,7 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
         w = dense.data();
       }
       QuantizedTensor& q = out[static_cast<size_t>(i)];
-      q = quant::quantize_rtn(w, t.rows(), t.cols(), job.scheme->format, job.name);
+      q = quantize_data_free(w, t.rows(), t.cols(), *job.scheme, job.name);
       std::lock_guard<std::mutex> lock(progress_mutex);
       ++done;
       if (progress)

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+#include "cli/calibration_flags.h"
+
+#include <algorithm>
+
+#include "cli/common.h"
+#include "eval/text_file.h"
+#include "model/llama_config.h"
+#include "ptq/calibration_windows.h"
+#include "util/check.h"
+#include "util/log.h"
+
+namespace lowbit::cli {
+
+void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
+  cmd->add_option("--calib", f.calib,
+                  "Calibration text (UTF-8 file) for gptq-* and awq-* schemes; keep it disjoint "
+                  "from the evaluation text");
+  cmd->add_option("--calib-samples", f.samples, "Calibration windows")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--calib-seq-len", f.seq_len,
+                  "Tokens per calibration window (capped at the model's context)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24))
+      ->capture_default_str();
+  cmd->add_option("--seed", f.seed, "Seed of the calibration window positions")
+      ->capture_default_str();
+  cmd->add_option("--damp", f.damp, "GPTQ dampening, a fraction of the mean Hessian diagonal")
+      ->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
+  cmd->add_option("--block-size", f.block_size, "GPTQ lazy-update block (columns)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_flag("--act-order", f.act_order,
+                "GPTQ: quantize columns by descending Hessian diagonal (static groups)");
+}
+
+ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
+                                         const ptq::QuantizeOptions& options,
+                                         const CalibrationFlags& flags, kernels::ExecContext& ctx) {
+  if (!ptq::needs_calibration(options)) {
+    LB_CHECK_ARG(flags.calib.empty(), "--calib is given but scheme ",
+                 options.linear ? options.linear->name : std::string("(none)"),
+                 " does not use calibration data");
+    auto progress = [](const ptq::QuantizeProgress& p) {
+      log_info("[", p.done, "/", p.total, "] ", p.tensor, ": ", human_bytes(p.bytes_before), " -> ",
+               human_bytes(p.bytes_after));
+    };
+    return {ptq::quantize_model(source, options, ctx, progress), {}};
+  }
+  LB_CHECK_ARG(!flags.calib.empty(), "scheme ", options.linear->name,
+               " needs calibration text: give --calib FILE");
+  const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
+  const Tokenizer& tokenizer = require_tokenizer(source);
+  const std::string text = eval::read_text_file(flags.calib, "--calib");
+  const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/false);
+  const int64_t seq_len = std::min(flags.seq_len, config.max_seq_len);
+  const auto windows = ptq::calibration_windows(tokens, flags.samples, seq_len, flags.seed);
+  log_info("calibrate: ", windows.size(), " windows of ", seq_len, " tokens from ", flags.calib,
+           " (", tokens.size(), " tokens, seed ", flags.seed, ")");
+  ptq::CalibrationOptions calibration;
+  calibration.gptq.damp = flags.damp;
+  calibration.gptq.block_size = flags.block_size;
+  calibration.gptq.act_order = flags.act_order;
+  calibration.gptq.static_groups = flags.act_order;
+  auto progress = [](const ptq::CalibrationProgress& p) {
+    log_info("calibrate: block ", p.block, "/", p.blocks, " (", static_cast<int64_t>(p.seconds),
+             " s, ETA ", static_cast<int64_t>(p.eta_seconds), " s), largest relative output error ",
+             p.worst_error, " (", p.worst_layer, ")");
+  };
+  return ptq::quantize_calibrated(source, options, windows, calibration, ctx, progress);
+}
+
+nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
+                                 const ptq::QuantizeOptions& options) {
+  nlohmann::json layers = nlohmann::json::array();
+  double error = 0, rtn = 0;
+  int64_t better = 0;
+  for (const ptq::LayerReport& r : model.report) {
+    layers.push_back({{"name", r.name},
+                      {"method", r.method},
+                      {"relative_output_error", r.error},
+                      {"rtn_relative_output_error", r.rtn_error},
+                      {"damp", r.damp},
+                      {"rtn_fallback", r.rtn_fallback}});
+    error += r.error;
+    rtn += r.rtn_error;
+    better += r.error < r.rtn_error ? 1 : 0;
+  }
+  const auto n = static_cast<double>(model.report.size());
+  return {{"scheme", options.name()},
+          {"metric", "||W X - Q X||^2 / ||W X||^2 on the calibration inputs"},
+          {"layers", layers},
+          {"mean_relative_output_error", n > 0 ? error / n : 0.0},
+          {"mean_rtn_relative_output_error", n > 0 ? rtn / n : 0.0},
+          {"layers_better_than_rtn", better},
+          {"calibration", model.model.quantization.value("calibration", nlohmann::json())}};
+}
+
+}  // namespace lowbit::cli

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// The calibration flags shared by quantize, eval and sweep (--calib FILE and friends), and the
+// one function that quantizes a model with or without calibration.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "io/model_source.h"
+#include "kernels/exec_context.h"
+#include "ptq/calibrated_quantize.h"
+#include "ptq/quantize_model.h"
+
+namespace lowbit::cli {
+
+struct CalibrationFlags {
+  std::string calib;  // UTF-8 text; required by gptq-* and awq-* schemes
+  int64_t samples = 128;
+  int64_t seq_len = 512;  // capped at the model's context
+  uint64_t seed = 0;
+  double damp = 0.01;
+  int64_t block_size = 128;
+  bool act_order = false;
+};
+
+// --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order.
+void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
+
+// Quantizes `source` as `options` says: RTN/HQQ directly, GPTQ on calibration windows drawn
+// from flags.calib (tokenized with the model's tokenizer). Throws InvalidArgument naming --calib
+// when a calibrated scheme has no --calib, or --calib is given for a scheme that ignores it.
+ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
+                                         const ptq::QuantizeOptions& options,
+                                         const CalibrationFlags& flags, kernels::ExecContext& ctx);
+
+// The --report document: per linear layer, the method's and RTN's relative output error.
+nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
+                                 const ptq::QuantizeOptions& options);
+
+}  // namespace lowbit::cli

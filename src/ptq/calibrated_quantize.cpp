@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+#include "ptq/calibrated_quantize.h"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+#include "kernels/kernels.h"
+#include "model/block_forward.h"
+#include "model/llama_config.h"
+#include "model/llama_weights.h"
+#include "ptq/input_stats.h"
+#include "quant/rtn.h"
+#include "util/check.h"
+#include "util/timer.h"
+
+namespace lowbit::ptq {
+
+namespace {
+
+std::vector<float> dense_of(const QuantizedTensor& t) {
+  std::vector<float> out(static_cast<size_t>(t.numel()));
+  kernels::dequantize_rows(t, 0, t.rows(), out.data());
+  return out;
+}
+
+QuantizedTensor* linear_slot(model::BlockWeights& b, int index) {
+  QuantizedTensor* slots[7] = {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down};
+  return slots[index];
+}
+
+int64_t input_width(const model::LlamaConfig& c, model::LinearInput input) {
+  switch (input) {
+    case model::LinearInput::qkv:
+    case model::LinearInput::gate_up:
+      return c.dim;
+    case model::LinearInput::o:
+      return c.q_dim();
+    case model::LinearInput::down:
+      return c.hidden_dim;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool needs_calibration(const QuantizeOptions& options) {
+  return options.linear &&
+         (options.linear->algorithm == "gptq" || options.linear->algorithm == "awq");
+}
+
+CalibratedModel quantize_calibrated(
+    const ModelSource& source, const QuantizeOptions& options,
+    const std::vector<std::vector<int32_t>>& windows, const CalibrationOptions& calibration,
+    kernels::ExecContext& ctx, const std::function<void(const CalibrationProgress&)>& progress) {
+  LB_CHECK_ARG(options.linear.has_value(), "calibration needs a linear scheme");
+  const quant::Scheme& scheme = *options.linear;
+  LB_CHECK_ARG(scheme.algorithm == "gptq", "scheme ", scheme.name, " needs algorithm ",
+               scheme.algorithm, ", which the calibration driver does not run");
+  LB_CHECK_ARG(!windows.empty() && !windows[0].empty(), "no calibration windows");
+  const model::LlamaConfig c = model::LlamaConfig::from_json(source.config);
+  const auto seq_len = static_cast<int64_t>(windows[0].size());
+  for (const auto& w : windows)
+    LB_CHECK_ARG(static_cast<int64_t>(w.size()) == seq_len, "calibration windows differ in length");
+  LB_CHECK_ARG(seq_len <= c.max_seq_len, "--calib-seq-len ", seq_len,
+               " exceeds the model's context of ", c.max_seq_len);
+  const auto samples = static_cast<int64_t>(windows.size());
+  const int64_t dim = c.dim;
+  // Every linear is checked before the long work starts.
+  model::for_each_linear(c, [&](const std::string& name, const Shape& shape) {
+    const QuantizedTensor& t = source.tensors.at(name);
+    LB_CHECK_FORMAT(t.shape == shape, "tensor ", name, " has shape ", shape_string(t.shape),
+                    ", expected ", shape_string(shape));
+    t.check_finite(name);
+  });
+
+  // Hidden states of every window, [samples, seq_len, dim], starting from the embeddings.
+  const QuantizedTensor& embed = source.tensors.at("model.embed_tokens.weight");
+  std::vector<float> hidden(static_cast<size_t>(samples * seq_len * dim));
+  for (int64_t s = 0; s < samples; ++s)
+    for (int64_t t = 0; t < seq_len; ++t) {
+      const int32_t token = windows[static_cast<size_t>(s)][static_cast<size_t>(t)];
+      LB_CHECK_ARG(token >= 0 && token < c.vocab_size, "calibration token id ", token,
+                   " is outside the vocabulary");
+      kernels::embedding_lookup(embed, token,
+                                &hidden[static_cast<size_t>((s * seq_len + t) * dim)]);
+    }
+
+  const std::vector<float> inv_freq = c.rope_inv_freq();
+  model::KvCache cache(1, seq_len, c.kv_dim());
+  model::BlockScratch scratch;
+  std::vector<float> x(static_cast<size_t>(seq_len * dim));
+  quant::GptqOptions gptq = calibration.gptq;
+  gptq.pool = ctx.pool.get();
+
+  CalibratedModel result;
+  TensorMap quantized;  // the block linears, by name
+  Timer timer;
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const model::BlockWeights block = model::bind_block(c, source.tensors, l);
+    std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
+    for (int i = 0; i < model::kLinearInputs; ++i)
+      stats[static_cast<size_t>(i)] =
+          std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
+                                       samples * seq_len, calibration.max_sample_rows);
+    const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
+                                               int64_t rows, int64_t) {
+      stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+    };
+    // Pass 1: the block as stored, observed; its outputs are not kept.
+    for (int64_t s = 0; s < samples; ++s) {
+      std::copy_n(hidden.begin() + s * seq_len * dim, seq_len * dim, x.begin());
+      model::run_block(c, block, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
+                       &observer);
+    }
+    // Quantize the seven linears from their inputs' Hessians.
+    model::BlockWeights qblock = block;
+    const std::vector<std::string> names = model::linear_tensor_names(l);
+    std::array<std::vector<double>, model::kLinearInputs> hessians;
+    CalibrationProgress p;
+    for (int i = 0; i < 7; ++i) {
+      const model::LinearInput input = model::linear_input_of(i);
+      std::vector<double>& h = hessians[static_cast<size_t>(input)];
+      if (h.empty()) h = stats[static_cast<size_t>(input)]->hessian();
+      const QuantizedTensor& stored = source.tensors.at(names[static_cast<size_t>(i)]);
+      const std::vector<float> w = dense_of(stored);
+      const int64_t rows = stored.rows(), cols = stored.cols();
+      quant::GptqResult g = quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format,
+                                                 gptq, names[static_cast<size_t>(i)]);
+      const QuantizedTensor rtn =
+          quant::quantize_rtn(w.data(), rows, cols, scheme.format, names[static_cast<size_t>(i)]);
+      LayerReport r;
+      r.name = names[static_cast<size_t>(i)];
+      r.method = scheme.algorithm;
+      r.error = relative_output_error(w.data(), dense_of(g.weight).data(), rows, cols, h.data());
+      r.rtn_error = relative_output_error(w.data(), dense_of(rtn).data(), rows, cols, h.data());
+      r.damp = g.damp;
+      r.rtn_fallback = g.rtn_fallback;
+      if (r.error >= p.worst_error) {
+        p.worst_error = r.error;
+        p.worst_layer = r.name;
+      }
+      result.report.push_back(r);
+      *linear_slot(qblock, i) = g.weight;
+      quantized.add(names[static_cast<size_t>(i)], std::move(g.weight));
+    }
+    // Pass 2: the quantized block's outputs feed the next block.
+    for (int64_t s = 0; s < samples; ++s)
+      model::run_block(c, qblock, inv_freq, l, 0, &hidden[static_cast<size_t>(s * seq_len * dim)],
+                       seq_len, 0, cache, scratch, ctx);
+    if (progress) {
+      p.block = l + 1;
+      p.blocks = c.n_layers;
+      p.seconds = timer.seconds();
+      p.eta_seconds =
+          p.seconds / static_cast<double>(l + 1) * static_cast<double>(c.n_layers - l - 1);
+      progress(p);
+    }
+  }
+
+  // Every other tensor as stored, then the head / embedding by RTN when asked.
+  ModelSource calibrated = source;
+  calibrated.tensors = TensorMap();
+  for (const std::string& name : source.tensors.names())
+    calibrated.tensors.add(name,
+                           quantized.contains(name) ? quantized.at(name) : source.tensors.at(name));
+  result.model =
+      quantize_model(calibrated, QuantizeOptions{std::nullopt, options.head, options.embed}, ctx);
+  nlohmann::json& q = result.model.quantization;
+  q["scheme"] = options.name();
+  q["algorithm"] = scheme.algorithm;
+  q["format"] = format_name(scheme.format);
+  q["bits"] = scheme.format.bits;
+  q["group_size"] = scheme.format.group_size;
+  q["symmetric"] = scheme.format.symmetric;
+  q["targets"] = "linear layers of every block (q,k,v,o,gate,up,down)";
+  q["calibration"] = {{"samples", samples},
+                      {"seq_len", seq_len},
+                      {"damp", calibration.gptq.damp},
+                      {"act_order", calibration.gptq.act_order},
+                      {"block_size", calibration.gptq.block_size}};
+  return result;
+}
+
+}  // namespace lowbit::ptq

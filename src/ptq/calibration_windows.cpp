@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#include "ptq/calibration_windows.h"
+
+#include "util/check.h"
+
+namespace lowbit::ptq {
+
+namespace {
+
+// SplitMix64: a tiny generator with a fixed definition, so windows are the same on every
+// platform and standard library (std::uniform_int_distribution is not specified exactly).
+uint64_t split_mix(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::vector<std::vector<int32_t>> calibration_windows(std::span<const int32_t> tokens,
+                                                      int64_t samples, int64_t seq_len,
+                                                      uint64_t seed) {
+  LB_CHECK_ARG(samples >= 1, "--calib-samples must be at least 1, got ", samples);
+  LB_CHECK_ARG(seq_len >= 1, "--calib-seq-len must be at least 1, got ", seq_len);
+  const auto n = static_cast<int64_t>(tokens.size());
+  LB_CHECK_ARG(n >= seq_len, "--calib: the text has ", n, " tokens, fewer than one window of ",
+               seq_len, " (--calib-seq-len)");
+  const auto starts = static_cast<uint64_t>(n - seq_len + 1);
+  uint64_t state = seed;
+  std::vector<std::vector<int32_t>> windows;
+  windows.reserve(static_cast<size_t>(samples));
+  for (int64_t i = 0; i < samples; ++i) {
+    // The modulo bias is below starts / 2^64: irrelevant for a calibration sample.
+    const auto start = static_cast<int64_t>(split_mix(state) % starts);
+    windows.emplace_back(tokens.begin() + start, tokens.begin() + start + seq_len);
+  }
+  return windows;
+}
+
+}  // namespace lowbit::ptq

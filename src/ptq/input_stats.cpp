@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+#include "ptq/input_stats.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/check.h"
+
+namespace lowbit::ptq {
+
+InputStats::InputStats(int64_t cols, int64_t total_rows, int64_t max_sample_rows)
+    : cols_(cols),
+      stride_(std::max<int64_t>(
+          1, (total_rows + max_sample_rows - 1) / std::max<int64_t>(1, max_sample_rows))),
+      xtx_(static_cast<size_t>(cols * cols), 0.0),
+      partial_(static_cast<size_t>(cols * cols), 0.0f),
+      abs_sum_(static_cast<size_t>(cols), 0.0),
+      abs_max_(static_cast<size_t>(cols), 0.0f) {
+  LB_CHECK(cols > 0, "input stats: no columns");
+}
+
+void InputStats::add(const float* x, int64_t rows, ThreadPool& pool) {
+  if (rows <= 0) return;
+  const int64_t cols = cols_;
+  // partial = X^T X over these rows, upper triangle, by blocks of output rows; then summed
+  // into the f64 accumulator so that long calibration runs do not lose precision.
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+  pool.parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t i0 = b * kBlock, bi = std::min(kBlock, cols - i0);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(bi),
+                  static_cast<int>(cols - i0), static_cast<int>(rows), 1.0f, x + i0,
+                  static_cast<int>(cols), x + i0, static_cast<int>(cols), 0.0f,
+                  partial_.data() + i0 * cols + i0, static_cast<int>(cols));
+      for (int64_t i = i0; i < i0 + bi; ++i)
+        for (int64_t j = i; j < cols; ++j)
+          xtx_[static_cast<size_t>(i * cols + j)] += partial_[static_cast<size_t>(i * cols + j)];
+    }
+  });
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      const float a = std::fabs(row[j]);
+      abs_sum_[static_cast<size_t>(j)] += a;
+      abs_max_[static_cast<size_t>(j)] = std::max(abs_max_[static_cast<size_t>(j)], a);
+    }
+    if ((rows_ + r) % stride_ == 0) samples_.insert(samples_.end(), row, row + cols);
+  }
+  rows_ += rows;
+}
+
+std::vector<double> InputStats::hessian() const {
+  const int64_t cols = cols_;
+  std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
+  if (rows_ == 0) return h;
+  const double scale = 2.0 / static_cast<double>(rows_);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = i; j < cols; ++j) {
+      const double v = scale * xtx_[static_cast<size_t>(i * cols + j)];
+      h[static_cast<size_t>(i * cols + j)] = v;
+      h[static_cast<size_t>(j * cols + i)] = v;
+    }
+  return h;
+}
+
+std::vector<float> InputStats::abs_mean() const {
+  std::vector<float> out(static_cast<size_t>(cols_), 0.0f);
+  if (rows_ == 0) return out;
+  for (size_t j = 0; j < out.size(); ++j)
+    out[j] = static_cast<float>(abs_sum_[j] / static_cast<double>(rows_));
+  return out;
+}
+
+std::vector<float> InputStats::abs_max() const { return abs_max_; }
+
+double relative_output_error(const float* w, const float* q, int64_t rows, int64_t cols,
+                             const double* h) {
+  // tr(D H D^T) / tr(W H W^T) with D = W - Q, through two matrix products.
+  const auto n = static_cast<size_t>(rows * cols);
+  std::vector<double> d(n), wd(n), prod(n);
+  for (size_t i = 0; i < n; ++i) {
+    wd[i] = w[i];
+    d[i] = static_cast<double>(w[i]) - q[i];
+  }
+  const auto quadratic = [&](const std::vector<double>& a) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows),
+                static_cast<int>(cols), static_cast<int>(cols), 1.0, a.data(),
+                static_cast<int>(cols), h, static_cast<int>(cols), 0.0, prod.data(),
+                static_cast<int>(cols));
+    double sum = 0.0;
+    for (size_t i = 0; i < n; ++i) sum += a[i] * prod[i];
+    return sum;
+  };
+  const double num = quadratic(d), den = quadratic(wd);
+  return den > 0 ? num / den : 0.0;
+}
+
+}  // namespace lowbit::ptq
