@@ -41,9 +41,9 @@ struct QuantizeOptions {
   std::string name() const;
 };
 
-// Quantizes `source` as `options` says (empty options copy every tensor as stored). Tied embeddings stay one tensor: --head and --embed
-// then name the same tensor, and giving both with different schemes is an InvalidArgument.
-// Deterministic at any thread count.
+// Quantizes `source` as `options` says (empty options copy every tensor as stored). Tied embeddings
+// stay one tensor: --head and --embed then name the same tensor, and giving both with different
+// schemes is an InvalidArgument. Deterministic at any thread count.
 QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& options,
                               kernels::ExecContext& ctx,
                               const std::function<void(const QuantizeProgress&)>& progress = {});
