@@ -171,8 +171,8 @@ void write_checkpoint(const fs::path& dir, const json& config, const json& quant
                        DType::u8,
                        {t.rows(), static_cast<int64_t>(t.row_bytes())},
                        t.codes.bytes()});
-    const DType scale_dtype = t.format.double_quant ? DType::u8 : t.format.scale_dtype;
-    entries.push_back({name + ".scales", scale_dtype, scale_shape(t), t.scales.bytes()});
+    entries.push_back(
+        {name + ".scales", stored_scale_dtype(t.format), scale_shape(t), t.scales.bytes()});
     if (t.format.has_zeros())
       entries.push_back({name + ".zeros", DType::f16, scale_shape(t), t.zeros.bytes()});
     if (t.format.double_quant)
@@ -231,7 +231,7 @@ Checkpoint read_checkpoint(const fs::path& dir) {
                       shape_string(t.shape));
     } else {
       t.codes = take(name, ".codes", DType::u8);
-      t.scales = take(name, ".scales", t.format.double_quant ? DType::u8 : t.format.scale_dtype);
+      t.scales = take(name, ".scales", stored_scale_dtype(t.format));
       if (t.format.has_zeros()) t.zeros = take(name, ".zeros", DType::f16);
       if (t.format.double_quant) t.nested_scales = take(name, ".nested_scales", DType::f32);
     }

@@ -181,19 +181,15 @@ QuantizedTensor quantize_rtn(const float* w, int64_t rows, int64_t cols, const Q
   QuantizedTensor t;
   t.format = format;
   t.shape = {rows, cols};
-  t.codes = Buffer::allocate(t.row_bytes() * static_cast<size_t>(rows));
+  const BufferSizes sizes = t.buffer_sizes();
+  t.codes = Buffer::allocate(sizes.codes);
   if (format.is_dense()) {
     quantize_dense(w, rows * cols, t, name);
     return t;
   }
-  const auto n_scales = static_cast<size_t>(t.scale_count());
-  if (format.double_quant) {
-    t.scales = Buffer::allocate(n_scales);
-    t.nested_scales = Buffer::allocate((n_scales + 255) / 256 * sizeof(float));
-  } else {
-    t.scales = Buffer::allocate(n_scales * dtype_size(format.scale_dtype));
-  }
-  if (format.has_zeros()) t.zeros = Buffer::allocate(n_scales * 2);
+  t.scales = Buffer::allocate(sizes.scales);
+  t.zeros = Buffer::allocate(sizes.zeros);
+  t.nested_scales = Buffer::allocate(sizes.nested_scales);
 
   switch (format.kind) {
     case QuantKind::affine_int:
