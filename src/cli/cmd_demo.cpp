@@ -78,7 +78,7 @@ int run_demo(const DemoArgs& a) {
                            concat("lowbit_demo_", a.preset, "_", a.seed, "_", ::getpid())
                      : std::filesystem::path(a.keep);
   log_info("demo: synthetic ", a.preset, " model (seed ", a.seed, ") -> ", dir.string());
-  ptq::write_hf_model(dir, ptq::make_synthetic_model(spec));
+  ptq::write_hf_model(dir, ptq::make_synthetic_model(spec), /*replace=*/true);
   ModelSource source = load_model_source(dir);
   if (a.keep.empty()) std::filesystem::remove_all(dir);
   const Tokenizer& tok = require_tokenizer(source);

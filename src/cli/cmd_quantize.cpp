@@ -17,12 +17,14 @@ struct QuantizeArgs {
   ModelOptions model;
   SchemeOptions scheme;
   std::string out;
+  bool force = false;
   bool json = false;
 };
 
 int run_quantize(const QuantizeArgs& a) {
   const auto scheme = resolve_scheme(a.scheme);
   LB_CHECK_ARG(scheme.has_value(), "give --scheme NAME (see `lowbit schemes`) or --bits N");
+  check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
   ModelSource source = open_model(a.model);
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
@@ -35,10 +37,12 @@ int run_quantize(const QuantizeArgs& a) {
   quantization["source"] = source.path.string();
   quantization["source_format"] = source.format;
   const std::shared_ptr<Tokenizer> tokenizer = source.tokenizer;
-  io::write_checkpoint(a.out, source.config, quantization, q.tensors,
-                       [&](const std::filesystem::path& dir) {
-                         if (tokenizer) tokenizer->save(dir);
-                       });
+  io::write_checkpoint(
+      a.out, source.config, quantization, q.tensors,
+      [&](const std::filesystem::path& dir) {
+        if (tokenizer) tokenizer->save(dir);
+      },
+      a.force);
   size_t bytes = 0;
   for (const auto& name : q.tensors.names()) bytes += q.tensors.at(name).storage_bytes();
   const double seconds = timer.seconds();
@@ -63,7 +67,9 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<QuantizeArgs>();
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
-  cmd->add_option("-o,--out", a->out, "Output checkpoint directory")->required();
+  cmd->add_option("-o,--out", a->out, "Output checkpoint directory (new or empty; see --force)")
+      ->required();
+  cmd->add_flag("--force", a->force, "Replace an existing lowbit checkpoint at --out");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_quantize(*a); }; });
 }

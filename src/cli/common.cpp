@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "model/llama_config.h"
+#include "util/atomic_file.h"
 #include "util/check.h"
+#include "util/log.h"
 
 namespace lowbit::cli {
 
@@ -48,6 +50,21 @@ const Tokenizer& require_tokenizer(const ModelSource& source) {
   LB_CHECK_ARG(source.tokenizer != nullptr, source.path.string(),
                ": no tokenizer found (give --tokenizer FILE)");
   return *source.tokenizer;
+}
+
+void check_output_directory(const std::string& out, bool force,
+                            bool (*is_ours)(const std::filesystem::path&), const char* what) {
+  namespace fs = std::filesystem;
+  for (const std::string& line : remove_stale_temporaries(out)) log_info("lowbit: ", line);
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(out, ec);
+  if (!fs::exists(st)) return;
+  LB_CHECK_ARG(fs::is_directory(st), "--out ", out,
+               ": exists and is not a directory; refusing to replace it");
+  if (fs::is_empty(out, ec)) return;
+  LB_CHECK_ARG(is_ours(out), "--out ", out, ": exists and is not ", what,
+               "; refusing to replace it (choose another path)");
+  LB_CHECK_ARG(force, "--out ", out, ": already holds ", what, "; pass --force to replace it");
 }
 
 void print_json(const nlohmann::json& value) {

@@ -44,6 +44,13 @@ kernels::ExecContext make_context(const ModelOptions& options);
 // The tokenizer of `source`; throws InvalidArgument naming the model when there is none.
 const Tokenizer& require_tokenizer(const ModelSource& source);
 
+// Checks an output directory before any work starts: reports (stderr) and removes stale
+// temporaries that interrupted runs left beside it, then refuses with InvalidArgument naming
+// --out an existing path unless it is an empty directory, or `is_ours(out)` (lowbit output of
+// the kind this command writes, described by `what`) and `force` is set.
+void check_output_directory(const std::string& out, bool force,
+                            bool (*is_ours)(const std::filesystem::path&), const char* what);
+
 // Prints `value` as indented JSON on stdout.
 void print_json(const nlohmann::json& value);
 

@@ -149,7 +149,7 @@ bool is_lowbit_checkpoint(const fs::path& dir) {
 
 void write_checkpoint(const fs::path& dir, const json& config, const json& quantization,
                       const TensorMap& tensors,
-                      const std::function<void(const fs::path&)>& extra_files) {
+                      const std::function<void(const fs::path&)>& extra_files, bool replace) {
   LB_CHECK_ARG(config.is_object(), dir.string(), ": config must be a JSON object");
   LB_CHECK_ARG(quantization.is_object() || quantization.is_null(), dir.string(),
                ": quantization block must be a JSON object");
@@ -184,11 +184,16 @@ void write_checkpoint(const fs::path& dir, const json& config, const json& quant
   json full = config;
   full["quantization"] = std::move(block);
   const std::string config_text = full.dump(2) + "\n";
-  write_directory_atomic(dir, [&](const fs::path& tmp) {
-    write_file_atomic(tmp / kConfigFile, config_text);
-    write_safetensors(tmp / kWeightsFile, entries);
-    if (extra_files) extra_files(tmp);
-  });
+  std::function<bool(const fs::path&)> may_replace;
+  if (replace) may_replace = is_lowbit_checkpoint;
+  write_directory_atomic(
+      dir,
+      [&](const fs::path& tmp) {
+        write_file_atomic(tmp / kConfigFile, config_text);
+        write_safetensors(tmp / kWeightsFile, entries);
+        if (extra_files) extra_files(tmp);
+      },
+      may_replace);
 }
 
 Checkpoint read_checkpoint(const fs::path& dir) {
