@@ -54,6 +54,9 @@ int run_eval(const EvalArgs& a) {
   const auto scheme = resolve_scheme(a.scheme);
   const eval::EvalOptions options{a.ctx, eval::parse_protocol(a.protocol), a.max_windows};
   ModelSource source = open_model(a.model);
+  // What KL is measured against: the stored weights (named, so a re-quantized checkpoint's
+  // baseline is not mistaken for the original model).
+  const std::string baseline_name = scheme ? check_requantize(source, a.scheme) : std::string();
   const Tokenizer& tokenizer = require_tokenizer(source);
   auto baseline = ptq::build_model(source.config, source.tensors);
   const std::string text = read_file(a.text);
@@ -79,7 +82,9 @@ int run_eval(const EvalArgs& a) {
                                       ? source.quantization.value("scheme", std::string())
                                       : std::string();
   if (a.json) {
-    print_json(result_json(r, bpw, scheme_name));
+    nlohmann::json j = result_json(r, bpw, scheme_name);
+    if (r.has_baseline) j["baseline"] = baseline_name;
+    print_json(j);
     return 0;
   }
   std::printf("protocol %s, ctx %lld: %lld tokens, %lld windows, %lld scored tokens\n",
@@ -88,7 +93,8 @@ int run_eval(const EvalArgs& a) {
   std::printf("PPL = %.4f +/- %.4f   (linear layers: %.4f bits per weight)\n", r.ppl, r.ppl_stderr,
               bpw);
   if (r.has_baseline) {
-    std::printf("baseline PPL = %.4f +/- %.4f\n", r.baseline_ppl, r.baseline_ppl_stderr);
+    std::printf("baseline (%s) PPL = %.4f +/- %.4f\n", baseline_name.c_str(), r.baseline_ppl,
+                r.baseline_ppl_stderr);
     std::printf("KLD = %.6f +/- %.6f (max %.4f), top-1 agreement %.2f%%\n", r.kld, r.kld_stderr,
                 r.kld_max, 100.0 * r.top1_agreement);
   }

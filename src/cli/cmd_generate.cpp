@@ -31,7 +31,10 @@ int run_generate(const GenerateArgs& a) {
   const Tokenizer& tokenizer = require_tokenizer(source);
   kernels::ExecContext ctx = make_context(a.model);
   TensorMap tensors = source.tensors;
-  if (scheme) tensors = ptq::quantize_model(source, *scheme, ctx).tensors;
+  if (scheme) {
+    check_requantize(source, a.scheme);
+    tensors = ptq::quantize_model(source, *scheme, ctx).tensors;
+  }
   auto model = ptq::build_model(source.config, tensors);
   const auto& c = model->config();
 

@@ -26,6 +26,7 @@ int run_quantize(const QuantizeArgs& a) {
   LB_CHECK_ARG(scheme.has_value(), "give --scheme NAME (see `lowbit schemes`) or --bits N");
   check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
   ModelSource source = open_model(a.model);
+  const std::string baseline = check_requantize(source, a.scheme);
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
   auto progress = [](const ptq::QuantizeProgress& p) {
@@ -36,6 +37,11 @@ int run_quantize(const QuantizeArgs& a) {
   nlohmann::json quantization = q.quantization;
   quantization["source"] = source.path.string();
   quantization["source_format"] = source.format;
+  // What the scheme was applied to: the original weights, or a quantized model's dequantized
+  // values (then the source's own scheme is kept too).
+  quantization["quantized_from"] = baseline;
+  if (const std::string stored = stored_quantization(source); !stored.empty())
+    quantization["source_scheme"] = stored;
   const std::shared_ptr<Tokenizer> tokenizer = source.tokenizer;
   io::write_checkpoint(
       a.out, source.config, quantization, q.tensors,
@@ -49,12 +55,13 @@ int run_quantize(const QuantizeArgs& a) {
   if (a.json) {
     print_json({{"out", a.out},
                 {"scheme", scheme->name},
+                {"quantized_from", baseline},
                 {"bytes", bytes},
                 {"linear_bits_per_weight", q.linear_bits_per_weight},
                 {"seconds", seconds}});
   } else {
-    std::printf("wrote %s: scheme %s, %s, linear layers %.4f bits per weight (%.1f s)\n",
-                a.out.c_str(), scheme->name.c_str(),
+    std::printf("wrote %s: scheme %s from %s, %s, linear layers %.4f bits per weight (%.1f s)\n",
+                a.out.c_str(), scheme->name.c_str(), baseline.c_str(),
                 human_bytes(static_cast<double>(bytes)).c_str(), q.linear_bits_per_weight, seconds);
   }
   return 0;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "model/llama_config.h"
+#include "model/llama_weights.h"
 #include "util/atomic_file.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -27,6 +28,9 @@ void add_scheme_options(CLI::App* cmd, SchemeOptions& o) {
   cmd->add_option("--group-size", o.group_size,
                   "With --bits: group size along the input (0 = per-channel, -1 = per-tensor)");
   cmd->add_flag("--symmetric", o.symmetric, "With --bits: symmetric (no zero-point)");
+  cmd->add_flag("--requantize", o.requantize,
+                "Allow quantizing a model that is already quantized (from its dequantized "
+                "values)");
 }
 
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& o) {
@@ -34,6 +38,41 @@ std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& o) {
   if (!o.scheme.empty()) return quant::find_scheme(o.scheme);
   if (o.bits != 0) return quant::compose_scheme(o.bits, o.group_size, o.symmetric);
   return std::nullopt;
+}
+
+namespace {
+
+// The stored format of the first linear layer (all linears share it in lowbit's outputs).
+QuantFormat first_linear_format(const ModelSource& source) {
+  const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
+  std::optional<QuantFormat> format;
+  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
+    if (!format && source.tensors.contains(name)) format = source.tensors.at(name).format;
+  });
+  return format.value_or(QuantFormat{});
+}
+
+}  // namespace
+
+std::string stored_quantization(const ModelSource& source) {
+  const QuantFormat format = first_linear_format(source);
+  if (format.is_dense()) return {};
+  if (source.quantization.is_object() && source.quantization.contains("scheme") &&
+      source.quantization.at("scheme").is_string())
+    return source.quantization.at("scheme").get<std::string>();
+  return format_name(format);
+}
+
+std::string check_requantize(const ModelSource& source, const SchemeOptions& o) {
+  const std::string stored = stored_quantization(source);
+  if (stored.empty()) return concat(format_name(first_linear_format(source)), " weights");
+  LB_CHECK_ARG(o.requantize, source.path.string(), " is already quantized (", stored,
+               "); quantizing it again starts from its dequantized values, not the original "
+               "weights: pass --requantize to do so anyway");
+  log_info("warning: ", source.path.string(), " is already quantized (", stored,
+           "); re-quantizing its dequantized values, so the baseline is the ", stored,
+           " model, not the original");
+  return concat("dequantized ", stored, " weights (re-quantized)");
 }
 
 ModelSource open_model(const ModelOptions& o) {

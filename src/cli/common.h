@@ -31,12 +31,22 @@ struct SchemeOptions {
   int bits = 0;  // 0 = not given
   int group_size = 128;
   bool symmetric = false;
+  bool requantize = false;  // allow quantizing an already-quantized model
 };
 
 // --scheme, or --bits/--group-size/--symmetric to compose one.
 void add_scheme_options(CLI::App* cmd, SchemeOptions& options);
 // The chosen scheme, or nullopt when neither --scheme nor --bits was given.
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& options);
+
+// The stored format of `source`'s linear layers when they are quantized ("w4g128" for a lowbit
+// checkpoint, else the format such as "int4 g32 sym" from a GGUF Q4_0); empty when dense.
+std::string stored_quantization(const ModelSource& source);
+// Call before applying a scheme to `source`: an already-quantized source would be quantized
+// again from its dequantized values, so that needs --requantize (else InvalidArgument), and
+// then a warning is logged. Returns what the scheme is applied to and what KL is measured
+// against, e.g. "f32 weights" or "dequantized w4g128 weights (re-quantized)".
+std::string check_requantize(const ModelSource& source, const SchemeOptions& options);
 
 ModelSource open_model(const ModelOptions& options);
 kernels::ExecContext make_context(const ModelOptions& options);
