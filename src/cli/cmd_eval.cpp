@@ -108,14 +108,16 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<EvalArgs>();
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
-  cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();
-  cmd->add_option("--ctx", a->ctx, "Window length in tokens")->check(CLI::Range(2, 1 << 20));
+  cmd->add_option("--text", a->text, "UTF-8 text file to score")
+      ->required()
+      ->check(readable_path(false));
+  cmd->add_option("--ctx", a->ctx, "Window length in tokens")->check(integer_range(2, 1 << 20));
   cmd->add_option("--protocol", a->protocol,
                   "gptq (score every token) or llamacpp (BOS per "
                   "window, second half scored)")
       ->check(CLI::IsMember({"gptq", "llamacpp"}));
   cmd->add_option("--max-windows", a->max_windows, "Score at most this many windows (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_range(0, INT32_MAX));
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_eval(*a); }; });
 }

@@ -97,9 +97,9 @@ void add_generate_command(CLI::App& app, std::function<int()>& action) {
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (empty: start from BOS)");
-  cmd->add_option("-n,--steps", a->steps, "Tokens to generate")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("-n,--steps", a->steps, "Tokens to generate")->check(integer_range(1, 1 << 20));
   cmd->add_option("--temp", a->temperature, "Sampling temperature (0 = greedy)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(number_range(0.0, 100.0));
   cmd->add_option("--seed", a->seed, "Sampling seed");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_generate(*a); }; });

@@ -51,13 +51,17 @@ void add_synth_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_flag("--force", a->force, "Replace a synthetic model written before at --out");
   cmd->add_option("--preset", a->preset, "demo, tiny or tinyllama-1.1b")
       ->check(CLI::IsMember({"demo", "tiny", "tinyllama-1.1b"}));
-  cmd->add_option("--dim", a->dim, "Hidden size")->check(CLI::PositiveNumber);
-  cmd->add_option("--ffn", a->hidden, "SwiGLU width")->check(CLI::PositiveNumber);
-  cmd->add_option("--layers", a->layers, "Decoder blocks")->check(CLI::PositiveNumber);
-  cmd->add_option("--heads", a->heads, "Attention heads")->check(CLI::PositiveNumber);
-  cmd->add_option("--kv-heads", a->kv_heads, "KV heads (GQA)")->check(CLI::PositiveNumber);
-  cmd->add_option("--vocab", a->vocab, "Vocabulary size (>= 259)")->check(CLI::PositiveNumber);
-  cmd->add_option("--ctx", a->ctx, "Maximum context")->check(CLI::PositiveNumber);
+  cmd->add_option("--dim", a->dim, "Hidden size")->check(integer_range(1, int64_t{1} << 31));
+  cmd->add_option("--ffn", a->hidden, "SwiGLU width")->check(integer_range(1, int64_t{1} << 31));
+  cmd->add_option("--layers", a->layers, "Decoder blocks")
+      ->check(integer_range(1, int64_t{1} << 31));
+  cmd->add_option("--heads", a->heads, "Attention heads")
+      ->check(integer_range(1, int64_t{1} << 31));
+  cmd->add_option("--kv-heads", a->kv_heads, "KV heads (GQA)")
+      ->check(integer_range(1, int64_t{1} << 31));
+  cmd->add_option("--vocab", a->vocab, "Vocabulary size (>= 259)")
+      ->check(integer_range(1, int64_t{1} << 31));
+  cmd->add_option("--ctx", a->ctx, "Maximum context")->check(integer_range(1, int64_t{1} << 31));
   cmd->add_option("--seed", a->seed, "Generator seed");
   cmd->add_flag("--tied", a->tied, "Tie the output head to the embedding");
   cmd->callback([&action, a] { action = [a] { return run_synth(*a); }; });

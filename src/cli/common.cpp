@@ -2,7 +2,13 @@
 // Shared CLI helpers.
 #include "cli/common.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "model/llama_config.h"
@@ -13,21 +19,84 @@
 
 namespace lowbit::cli {
 
+namespace {
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+CLI::Validator integer_range(int64_t min, int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        const auto v = parse_integer(text);
+        if (!v) return concat("'", text, "' is not an integer");
+        if (*v < min || *v > max) return concat(*v, " is outside ", min, "..", max);
+        return {};
+      },
+      concat("INT in ", min, "..", max));
+}
+
+CLI::Validator number_range(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        double v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(v))
+          return concat("'", text, "' is not a number");
+        if (v < min || v > max) return concat(text, " is outside ", min, "..", max);
+        return {};
+      },
+      concat("NUMBER in ", min, "..", max));
+}
+
+CLI::Validator readable_path(bool directory_ok) {
+  return CLI::Validator(
+      [directory_ok](std::string& text) -> std::string {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::file_status st = fs::status(text, ec);
+        if (!fs::exists(st)) return concat(text, ": no such file or directory");
+        if (fs::is_directory(st)) {
+          if (!directory_ok) return concat(text, ": is a directory, not a file");
+          if (::access(text.c_str(), R_OK | X_OK) != 0)
+            return concat(text, ": cannot be read: ", std::strerror(errno));
+          return {};
+        }
+        if (::access(text.c_str(), R_OK) != 0)
+          return concat(text, ": cannot be read: ", std::strerror(errno));
+        return {};
+      },
+      directory_ok ? "PATH" : "FILE");
+}
+
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("-m,--model", o.model,
                   "HF directory, .gguf file, llama2.c .bin or lowbit checkpoint")
-      ->required();
-  cmd->add_option("--tokenizer", o.tokenizer, "Tokenizer file (llama2.c tokenizer.bin)");
+      ->required()
+      ->check(readable_path(true));
+  cmd->add_option("--tokenizer", o.tokenizer, "Tokenizer file (llama2.c tokenizer.bin)")
+      ->check(readable_path(false));
   cmd->add_option("-t,--threads", o.threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_range(0, 4096));
 }
 
 void add_scheme_options(CLI::App* cmd, SchemeOptions& o) {
   cmd->add_option("-s,--scheme", o.scheme, "Scheme name (see `lowbit schemes`)");
-  cmd->add_option("--bits", o.bits, "Compose a scheme: integer bits 2..8 (16 = f16, 32 = f32)");
+  cmd->add_option("--bits", o.bits, "Compose a scheme: integer bits 2..8 (16 = f16, 32 = f32)")
+      ->check(integer_range(2, 32));
   cmd->add_option("--group-size", o.group_size,
-                  "With --bits: group size along the input (0 = per-channel, -1 = per-tensor)");
-  cmd->add_flag("--symmetric", o.symmetric, "With --bits: symmetric (no zero-point)");
+                  "With --bits 2..8: group size along the input (0 = per-channel, -1 = "
+                  "per-tensor; default 128)")
+      ->check(integer_range(-1, 1 << 30));
+  cmd->add_flag("--symmetric", o.symmetric,
+                "With --bits 2..8: symmetric (no zero-point; default asymmetric)");
   cmd->add_flag("--requantize", o.requantize,
                 "Allow quantizing a model that is already quantized (from its dequantized "
                 "values)");
@@ -35,9 +104,22 @@ void add_scheme_options(CLI::App* cmd, SchemeOptions& o) {
 
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& o) {
   LB_CHECK_ARG(o.scheme.empty() || o.bits == 0, "give either --scheme or --bits, not both");
-  if (!o.scheme.empty()) return quant::find_scheme(o.scheme);
-  if (o.bits != 0) return quant::compose_scheme(o.bits, o.group_size, o.symmetric);
-  return std::nullopt;
+  const bool shaped = o.group_size.has_value() || o.symmetric;
+  if (!o.scheme.empty()) {
+    LB_CHECK_ARG(!shaped,
+                 "--group-size and --symmetric compose a scheme with --bits; they do "
+                 "not change --scheme ",
+                 o.scheme);
+    return quant::find_scheme(o.scheme);
+  }
+  if (o.bits == 0) {
+    LB_CHECK_ARG(!shaped, "--group-size and --symmetric need --bits");
+    return std::nullopt;
+  }
+  LB_CHECK_ARG(!(shaped && (o.bits == 16 || o.bits == 32)), "--bits ", o.bits,
+               " is a dense format: --group-size and --symmetric do not apply");
+  return quant::compose_scheme(o.bits, o.group_size.value_or(kDefaultComposedGroupSize),
+                               o.symmetric);
 }
 
 namespace {

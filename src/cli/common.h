@@ -28,15 +28,18 @@ void add_model_options(CLI::App* cmd, ModelOptions& options);
 
 struct SchemeOptions {
   std::string scheme;
-  int bits = 0;  // 0 = not given
-  int group_size = 128;
+  int bits = 0;                   // 0 = not given
+  std::optional<int> group_size;  // with --bits; 128 when not given
   bool symmetric = false;
   bool requantize = false;  // allow quantizing an already-quantized model
 };
+inline constexpr int kDefaultComposedGroupSize = 128;
 
-// --scheme, or --bits/--group-size/--symmetric to compose one.
+// --scheme, or --bits/--group-size/--symmetric to compose one; --requantize.
 void add_scheme_options(CLI::App* cmd, SchemeOptions& options);
-// The chosen scheme, or nullopt when neither --scheme nor --bits was given.
+// The chosen scheme, or nullopt when neither --scheme nor --bits was given. Throws
+// InvalidArgument for flags that would be ignored (--group-size or --symmetric with --scheme,
+// or with --bits 16 / 32).
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& options);
 
 // The stored format of `source`'s linear layers when they are quantized ("w4g128" for a lowbit
@@ -47,6 +50,12 @@ std::string stored_quantization(const ModelSource& source);
 // then a warning is logged. Returns what the scheme is applied to and what KL is measured
 // against, e.g. "f32 weights" or "dequantized w4g128 weights (re-quantized)".
 std::string check_requantize(const ModelSource& source, const SchemeOptions& options);
+
+// Validators with plain one-line messages ("--ctx: 'abc' is not an integer").
+CLI::Validator integer_range(int64_t min, int64_t max);
+CLI::Validator number_range(double min, double max);
+// An existing path that can be read: a file, or a directory when `directory_ok`.
+CLI::Validator readable_path(bool directory_ok);
 
 ModelSource open_model(const ModelOptions& options);
 kernels::ExecContext make_context(const ModelOptions& options);
