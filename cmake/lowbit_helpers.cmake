@@ -5,7 +5,6 @@ function(lowbit_add_library layer)
   cmake_parse_arguments(ARG "" "" "DEPS;EXTRA" ${ARGN})
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS
     ${CMAKE_CURRENT_SOURCE_DIR}/${layer}/*.cpp)
-  list(FILTER sources EXCLUDE REGEX "/cuda/")
   list(FILTER sources EXCLUDE REGEX "/main\\.cpp$")
   if(NOT sources AND NOT ARG_EXTRA)
     # A layer with headers only so far.

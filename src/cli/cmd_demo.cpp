@@ -78,7 +78,7 @@ int run_demo(const DemoArgs& a) {
                            concat("lowbit_demo_", a.preset, "_", a.seed, "_", ::getpid())
                      : std::filesystem::path(a.keep);
   log_info("demo: synthetic ", a.preset, " model (seed ", a.seed, ") -> ", dir.string());
-  ptq::write_hf_model(dir, ptq::make_synthetic_model(spec));
+  ptq::write_hf_model(dir, ptq::make_synthetic_model(spec), /*replace=*/true);
   ModelSource source = load_model_source(dir);
   if (a.keep.empty()) std::filesystem::remove_all(dir);
   const Tokenizer& tok = require_tokenizer(source);
@@ -146,8 +146,8 @@ void add_demo_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--seed", a->seed, "Model and text seed");
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
   cmd->add_option("--text-tokens", a->text_tokens, "Tokens of sampled evaluation text")
-      ->check(CLI::Range(16, 1 << 20));
-  cmd->add_option("--ctx", a->ctx, "Evaluation window")->check(CLI::Range(8, 1 << 16));
+      ->check(integer_range(16, 1 << 20));
+  cmd->add_option("--ctx", a->ctx, "Evaluation window")->check(integer_range(8, 1 << 16));
   cmd->add_option("--schemes", a->schemes, "Schemes to compare (default: all)")->delimiter(',');
   cmd->add_option("--keep", a->keep, "Keep the synthetic model in this directory");
   cmd->add_flag("--json", a->json, "Print one JSON object");

@@ -105,6 +105,10 @@ std::unique_ptr<model::LlamaModel> open_baseline(const EvalArgs& a, const std::s
 int run_eval(const EvalArgs& a) {
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(a.model);
+  // What KL is measured against: the stored weights (named, so a re-quantized checkpoint's
+  // baseline is not mistaken for the original model).
+  const std::string quantized_from =
+      quantize.empty() ? std::string() : check_requantize(source, a.scheme);
   const Tokenizer& tokenizer = require_tokenizer(source);
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
   const std::string text = eval::read_text_file(a.text, "--text");
@@ -142,7 +146,7 @@ int run_eval(const EvalArgs& a) {
   if (scheme_name.empty() && source.quantization.is_object())
     scheme_name = source.quantization.value("scheme", std::string());
   const std::string baseline_name = other       ? a.baseline
-                                    : quantized ? a.model.model + " (unquantized)"
+                                    : quantized ? a.model.model + " (" + quantized_from + ")"
                                                 : std::string();
   if (a.json) {
     nlohmann::json j = result_json(r, sizes);
@@ -185,17 +189,18 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   add_calibration_flags(cmd, a->calibration);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (default: min(512, model context))")
-      ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
+      ->check(integer_range(2, int64_t{1} << 24));
   cmd->add_option("--protocol", a->protocol,
                   "gptq (score every token) or llamacpp (BOS per window, second half scored)")
       ->check(CLI::IsMember({"gptq", "llamacpp"}))
       ->capture_default_str();
   cmd->add_option("--chunks,--max-windows", a->chunks,
                   "Score only the first N windows (0 = all), as llama.cpp's --chunks")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_range(0, INT32_MAX))
       ->capture_default_str();
   cmd->add_option("--baseline", a->baseline,
-                  "Compare against this model (KL, top-1, ppl difference) on the same windows");
+                  "Compare against this model (KL, top-1, ppl difference) on the same windows")
+      ->check(readable_path(true));
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_eval(*a); }; });
 }

@@ -31,7 +31,10 @@ int run_generate(const GenerateArgs& a) {
   const Tokenizer& tokenizer = require_tokenizer(source);
   kernels::ExecContext ctx = make_context(a.model);
   TensorMap tensors = source.tensors;
-  if (scheme) tensors = ptq::quantize_model(source, *scheme, ctx).tensors;
+  if (scheme) {
+    check_requantize(source, a.scheme);
+    tensors = ptq::quantize_model(source, *scheme, ctx).tensors;
+  }
   auto model = ptq::build_model(source.config, tensors);
   const auto& c = model->config();
 
@@ -94,9 +97,9 @@ void add_generate_command(CLI::App& app, std::function<int()>& action) {
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (empty: start from BOS)");
-  cmd->add_option("-n,--steps", a->steps, "Tokens to generate")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("-n,--steps", a->steps, "Tokens to generate")->check(integer_range(1, 1 << 20));
   cmd->add_option("--temp", a->temperature, "Sampling temperature (0 = greedy)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(number_range(0.0, 100.0));
   cmd->add_option("--seed", a->seed, "Sampling seed");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_generate(*a); }; });

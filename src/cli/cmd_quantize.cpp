@@ -22,6 +22,7 @@ struct QuantizeArgs {
   CalibrationFlags calibration;
   std::string report;
   std::string out;
+  bool force = false;
   bool json = false;
 };
 
@@ -32,10 +33,12 @@ int run_quantize(const QuantizeArgs& a) {
   LB_CHECK_ARG(a.report.empty() || ptq::needs_calibration(quantize),
                "--report needs a calibrated scheme (gptq-*) and --calib: the errors are measured "
                "on the calibration inputs");
+  check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
   ModelSource source = open_model(a.model);
   if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
     log_warning("the checkpoint gets no tokenizer: ", problem);
   }
+  const std::string baseline = check_requantize(source, a.scheme);
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
   ptq::CalibratedModel calibrated = quantize_with_flags(source, quantize, a.calibration, ctx);
@@ -45,25 +48,34 @@ int run_quantize(const QuantizeArgs& a) {
   nlohmann::json quantization = q.quantization;
   quantization["source"] = source.path.string();
   quantization["source_format"] = source.format;
+  // What the scheme was applied to: the original weights, or a quantized model's dequantized
+  // values (then the source's own scheme is kept too).
+  quantization["quantized_from"] = baseline;
+  if (const std::string stored = stored_quantization(source); !stored.empty())
+    quantization["source_scheme"] = stored;
   const std::shared_ptr<Tokenizer> tokenizer = source.tokenizer;
-  io::write_checkpoint(a.out, source.config, quantization, q.tensors,
-                       [&](const std::filesystem::path& dir) {
-                         if (tokenizer) tokenizer->save(dir);
-                       });
+  io::write_checkpoint(
+      a.out, source.config, quantization, q.tensors,
+      [&](const std::filesystem::path& dir) {
+        if (tokenizer) tokenizer->save(dir);
+      },
+      a.force);
   const double seconds = timer.seconds();
   if (a.json) {
     print_json({{"out", a.out},
                 {"scheme", quantize.name()},
+                {"quantized_from", baseline},
                 {"bytes", q.bytes},
                 {"bits_per_weight", q.linear_bits_per_weight},
                 {"file_bits_per_weight", q.file_bits_per_weight},
                 {"seconds", seconds}});
   } else {
     std::printf(
-        "wrote %s: scheme %s, %s, %.4f bits per weight over the linear layers, %.4f over all "
-        "tensors (%.1f s)\n",
-        a.out.c_str(), quantize.name().c_str(), human_bytes(static_cast<double>(q.bytes)).c_str(),
-        q.linear_bits_per_weight, q.file_bits_per_weight, seconds);
+        "wrote %s: scheme %s from %s, %s, %.4f bits per weight over the linear layers, %.4f over "
+        "all tensors (%.1f s)\n",
+        a.out.c_str(), quantize.name().c_str(), baseline.c_str(),
+        human_bytes(static_cast<double>(q.bytes)).c_str(), q.linear_bits_per_weight,
+        q.file_bits_per_weight, seconds);
   }
   return 0;
 }
@@ -79,7 +91,9 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
   add_calibration_flags(cmd, a->calibration);
   cmd->add_option("--report", a->report,
                   "Write per-layer relative output errors (method and RTN) to FILE.json");
-  cmd->add_option("-o,--out", a->out, "Output checkpoint directory")->required();
+  cmd->add_option("-o,--out", a->out, "Output checkpoint directory (new or empty; see --force)")
+      ->required();
+  cmd->add_flag("--force", a->force, "Replace an existing lowbit checkpoint at --out");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_quantize(*a); }; });
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/common.h"
 #include "cli/subcommands.h"
 #include "quant/scheme.h"
 
@@ -17,7 +18,7 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
   auto cols = std::make_shared<int64_t>(4096);
   cmd->add_flag("--json", *json_out, "Print one JSON object");
   cmd->add_option("--in-features", *cols, "Row length used for bits per weight")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_range(1, int64_t{1} << 40));
   cmd->callback([&action, json_out, cols] {
     action = [json_out, cols] {
       const int64_t rows = 4096;

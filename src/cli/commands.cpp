@@ -14,6 +14,11 @@ namespace lowbit::cli {
 int run(int argc, char** argv) {
   CLI::App app{"lowbit: post-training quantization for Llama-family models, measured"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", concat("lowbit ", LOWBIT_VERSION));
+  // Every --help shows each option's default; subcommands inherit both settings below.
+  app.option_defaults()->always_capture_default();
+  // Global flags (-q) may also follow the subcommand: what it does not know falls to the app.
+  app.fallthrough();
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "Only results on stdout, no progress on stderr");
   std::function<int()> action;

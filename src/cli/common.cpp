@@ -2,37 +2,160 @@
 // Shared CLI helpers.
 #include "cli/common.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <exception>
+#include <cstring>
 #include <iostream>
 
 #include "model/llama_config.h"
+#include "model/llama_weights.h"
+#include "util/atomic_file.h"
 #include "util/check.h"
+#include "util/log.h"
 
 namespace lowbit::cli {
+
+namespace {
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+CLI::Validator integer_range(int64_t min, int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        const auto v = parse_integer(text);
+        if (!v) return concat("'", text, "' is not an integer");
+        if (*v < min || *v > max) return concat(*v, " is outside ", min, "..", max);
+        return {};
+      },
+      concat("INT in ", min, "..", max));
+}
+
+CLI::Validator number_range(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        double v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(v))
+          return concat("'", text, "' is not a number");
+        if (v < min || v > max) return concat(text, " is outside ", min, "..", max);
+        return {};
+      },
+      concat("NUMBER in ", min, "..", max));
+}
+
+CLI::Validator readable_path(bool directory_ok) {
+  return CLI::Validator(
+      [directory_ok](std::string& text) -> std::string {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::file_status st = fs::status(text, ec);
+        if (!fs::exists(st)) return concat(text, ": no such file or directory");
+        if (fs::is_directory(st)) {
+          if (!directory_ok) return concat(text, ": is a directory, not a file");
+          if (::access(text.c_str(), R_OK | X_OK) != 0)
+            return concat(text, ": cannot be read: ", std::strerror(errno));
+          return {};
+        }
+        if (::access(text.c_str(), R_OK) != 0)
+          return concat(text, ": cannot be read: ", std::strerror(errno));
+        return {};
+      },
+      directory_ok ? "PATH" : "FILE");
+}
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("-m,--model", o.model,
                   "HF directory, .gguf file, llama2.c .bin or lowbit checkpoint")
-      ->required();
-  cmd->add_option("--tokenizer", o.tokenizer, "Tokenizer file (llama2.c tokenizer.bin)");
+      ->required()
+      ->check(readable_path(true));
+  cmd->add_option("--tokenizer", o.tokenizer, "Tokenizer file (llama2.c tokenizer.bin)")
+      ->check(readable_path(false));
   cmd->add_option("-t,--threads", o.threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_range(0, 4096));
 }
 
 void add_scheme_options(CLI::App* cmd, SchemeOptions& o) {
   cmd->add_option("-s,--scheme", o.scheme, "Scheme name (see `lowbit schemes`)");
-  cmd->add_option("--bits", o.bits, "Compose a scheme: integer bits 2..8 (16 = f16, 32 = f32)");
+  cmd->add_option("--bits", o.bits, "Compose a scheme: integer bits 2..8 (16 = f16, 32 = f32)")
+      ->check(integer_range(2, 32));
   cmd->add_option("--group-size", o.group_size,
-                  "With --bits: group size along the input (0 = per-channel, -1 = per-tensor)");
-  cmd->add_flag("--symmetric", o.symmetric, "With --bits: symmetric (no zero-point)");
+                  "With --bits 2..8: group size along the input (0 = per-channel, -1 = "
+                  "per-tensor; default 128)")
+      ->check(integer_range(-1, 1 << 30));
+  cmd->add_flag("--symmetric", o.symmetric,
+                "With --bits 2..8: symmetric (no zero-point; default asymmetric)");
+  cmd->add_flag("--requantize", o.requantize,
+                "Allow quantizing a model that is already quantized (from its dequantized "
+                "values)");
 }
 
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& o) {
   LB_CHECK_ARG(o.scheme.empty() || o.bits == 0, "give either --scheme or --bits, not both");
-  if (!o.scheme.empty()) return quant::find_scheme(o.scheme);
-  if (o.bits != 0) return quant::compose_scheme(o.bits, o.group_size, o.symmetric);
-  return std::nullopt;
+  const bool shaped = o.group_size.has_value() || o.symmetric;
+  if (!o.scheme.empty()) {
+    LB_CHECK_ARG(!shaped,
+                 "--group-size and --symmetric compose a scheme with --bits; they do "
+                 "not change --scheme ",
+                 o.scheme);
+    return quant::find_scheme(o.scheme);
+  }
+  if (o.bits == 0) {
+    LB_CHECK_ARG(!shaped, "--group-size and --symmetric need --bits");
+    return std::nullopt;
+  }
+  LB_CHECK_ARG(!(shaped && (o.bits == 16 || o.bits == 32)), "--bits ", o.bits,
+               " is a dense format: --group-size and --symmetric do not apply");
+  return quant::compose_scheme(o.bits, o.group_size.value_or(kDefaultComposedGroupSize),
+                               o.symmetric);
+}
+
+namespace {
+
+// The stored format of the first linear layer (all linears share it in lowbit's outputs).
+QuantFormat first_linear_format(const ModelSource& source) {
+  const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
+  std::optional<QuantFormat> format;
+  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
+    if (!format && source.tensors.contains(name)) format = source.tensors.at(name).format;
+  });
+  return format.value_or(QuantFormat{});
+}
+
+}  // namespace
+
+std::string stored_quantization(const ModelSource& source) {
+  const QuantFormat format = first_linear_format(source);
+  if (format.is_dense()) return {};
+  if (source.quantization.is_object() && source.quantization.contains("scheme") &&
+      source.quantization.at("scheme").is_string())
+    return source.quantization.at("scheme").get<std::string>();
+  return format_name(format);
+}
+
+std::string check_requantize(const ModelSource& source, const SchemeOptions& o) {
+  const std::string stored = stored_quantization(source);
+  if (stored.empty()) return concat(format_name(first_linear_format(source)), " weights");
+  LB_CHECK_ARG(o.requantize, source.path.string(), " is already quantized (", stored,
+               "); quantizing it again starts from its dequantized values, not the original "
+               "weights: pass --requantize to do so anyway");
+  log_info("warning: ", source.path.string(), " is already quantized (", stored,
+           "); re-quantizing its dequantized values, so the baseline is the ", stored,
+           " model, not the original");
+  return concat("dequantized ", stored, " weights (re-quantized)");
 }
 
 void add_target_options(CLI::App* cmd, TargetOptions& o) {
@@ -75,6 +198,21 @@ std::string tokenizer_problem(const ModelSource& source) {
   } catch (const std::exception& e) {
     return e.what();
   }
+}
+
+void check_output_directory(const std::string& out, bool force,
+                            bool (*is_ours)(const std::filesystem::path&), const char* what) {
+  namespace fs = std::filesystem;
+  for (const std::string& line : remove_stale_temporaries(out)) log_info("lowbit: ", line);
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(out, ec);
+  if (!fs::exists(st)) return;
+  LB_CHECK_ARG(fs::is_directory(st), "--out ", out,
+               ": exists and is not a directory; refusing to replace it");
+  if (fs::is_empty(out, ec)) return;
+  LB_CHECK_ARG(is_ours(out), "--out ", out, ": exists and is not ", what,
+               "; refusing to replace it (choose another path)");
+  LB_CHECK_ARG(force, "--out ", out, ": already holds ", what, "; pass --force to replace it");
 }
 
 void print_json(const nlohmann::json& value) {

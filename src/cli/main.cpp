@@ -3,9 +3,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
+  // Before any thread exists: SIGINT/SIGTERM remove partial outputs (util/atomic_file.h).
+  lowbit::install_interrupt_cleanup();
   try {
     return lowbit::cli::run(argc, argv);
   } catch (const lowbit::InvalidArgument& e) {

@@ -149,7 +149,7 @@ bool is_lowbit_checkpoint(const fs::path& dir) {
 
 void write_checkpoint(const fs::path& dir, const json& config, const json& quantization,
                       const TensorMap& tensors,
-                      const std::function<void(const fs::path&)>& extra_files) {
+                      const std::function<void(const fs::path&)>& extra_files, bool replace) {
   LB_CHECK_ARG(config.is_object(), dir.string(), ": config must be a JSON object");
   LB_CHECK_ARG(quantization.is_object() || quantization.is_null(), dir.string(),
                ": quantization block must be a JSON object");
@@ -171,8 +171,8 @@ void write_checkpoint(const fs::path& dir, const json& config, const json& quant
                        DType::u8,
                        {t.rows(), static_cast<int64_t>(t.row_bytes())},
                        t.codes.bytes()});
-    const DType scale_dtype = t.format.double_quant ? DType::u8 : t.format.scale_dtype;
-    entries.push_back({name + ".scales", scale_dtype, scale_shape(t), t.scales.bytes()});
+    entries.push_back(
+        {name + ".scales", stored_scale_dtype(t.format), scale_shape(t), t.scales.bytes()});
     if (t.format.has_zeros())
       entries.push_back({name + ".zeros", DType::f16, scale_shape(t), t.zeros.bytes()});
     if (t.format.double_quant)
@@ -184,11 +184,16 @@ void write_checkpoint(const fs::path& dir, const json& config, const json& quant
   json full = config;
   full["quantization"] = std::move(block);
   const std::string config_text = full.dump(2) + "\n";
-  write_directory_atomic(dir, [&](const fs::path& tmp) {
-    write_file_atomic(tmp / kConfigFile, config_text);
-    write_safetensors(tmp / kWeightsFile, entries);
-    if (extra_files) extra_files(tmp);
-  });
+  std::function<bool(const fs::path&)> may_replace;
+  if (replace) may_replace = is_lowbit_checkpoint;
+  write_directory_atomic(
+      dir,
+      [&](const fs::path& tmp) {
+        write_file_atomic(tmp / kConfigFile, config_text);
+        write_safetensors(tmp / kWeightsFile, entries);
+        if (extra_files) extra_files(tmp);
+      },
+      may_replace);
 }
 
 Checkpoint read_checkpoint(const fs::path& dir) {
@@ -231,7 +236,7 @@ Checkpoint read_checkpoint(const fs::path& dir) {
                       shape_string(t.shape));
     } else {
       t.codes = take(name, ".codes", DType::u8);
-      t.scales = take(name, ".scales", t.format.double_quant ? DType::u8 : t.format.scale_dtype);
+      t.scales = take(name, ".scales", stored_scale_dtype(t.format));
       if (t.format.has_zeros()) t.zeros = take(name, ".zeros", DType::f16);
       if (t.format.double_quant) t.nested_scales = take(name, ".nested_scales", DType::f32);
     }

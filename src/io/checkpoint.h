@@ -52,12 +52,15 @@ struct Checkpoint {
   TensorMap tensors;            // validated, borrowed from the mapping, natural name order
 };
 
-// Writes `dir` atomically (the old directory is replaced only after everything succeeded).
-// `config` must be a JSON object; `quantization` an object or null. extra_files, when given,
-// writes more files into the (temporary) directory it receives.
+// Writes `dir` atomically. An existing `dir` must be an empty directory, or a lowbit
+// checkpoint when `replace` is true (replaced in one step after everything succeeded);
+// anything else is refused with InvalidArgument before any work. `config` must be a JSON
+// object; `quantization` an object or null. extra_files, when given, writes more files into
+// the (temporary) directory it receives.
 void write_checkpoint(const std::filesystem::path& dir, const nlohmann::json& config,
                       const nlohmann::json& quantization, const TensorMap& tensors,
-                      const std::function<void(const std::filesystem::path&)>& extra_files = {});
+                      const std::function<void(const std::filesystem::path&)>& extra_files = {},
+                      bool replace = false);
 
 // Reads a checkpoint written by write_checkpoint; every buffer is bit-identical to what was
 // written. Throws FormatError naming the file and tensor on any inconsistency, Unsupported

@@ -48,6 +48,14 @@ Header parse_header(const std::string& path, const MappedFile& file) {
                   path, ": not a llama2.c checkpoint: header (dim ", r.dim, ", hidden_dim ",
                   r.hidden, ", n_layers ", r.layers, ", n_heads ", r.heads, ", n_kv_heads ",
                   r.kv_heads, ", vocab_size ", h[5], ", seq_len ", r.seq_len, ") must be positive");
+  // Bounds no real model comes near (Llama-3 405B: dim 16384, 126 layers, vocab 128256) but
+  // that random bytes rarely meet, so other files are not read as absurd models.
+  LB_CHECK_FORMAT(r.dim <= (1 << 17) && r.hidden <= (1 << 20) && r.layers <= 4096 &&
+                      r.heads <= r.dim && r.kv_heads <= r.heads && r.vocab <= (1 << 22) &&
+                      r.seq_len <= (1 << 24),
+                  path, ": not a llama2.c checkpoint: implausible header (dim ", r.dim,
+                  ", hidden_dim ", r.hidden, ", n_layers ", r.layers, ", n_heads ", r.heads,
+                  ", n_kv_heads ", r.kv_heads, ", vocab_size ", h[5], ", seq_len ", r.seq_len, ")");
   LB_CHECK_FORMAT(r.dim % r.heads == 0 && r.heads % r.kv_heads == 0 && r.head_size() % 2 == 0, path,
                   ": header dim ", r.dim, ", n_heads ", r.heads, ", n_kv_heads ", r.kv_heads,
                   " do not give an even head size shared by whole KV groups");

@@ -2,6 +2,7 @@
 // Opening any supported model path as a ModelSource: dispatch on what the path is.
 #include "io/model_source.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 
@@ -16,11 +17,41 @@ namespace lowbit {
 namespace fs = std::filesystem;
 namespace {
 
-bool is_gguf(const fs::path& path) {
+// What a model file is, from its first bytes and its extension (in that order of trust).
+enum class FileKind { gguf, llama2c };
+
+// True when `head` looks like text: no NUL and no control bytes other than whitespace. A
+// llama2.c header (seven little-endian int32 below 2^24) always has NUL bytes.
+bool looks_like_text(const std::string& head) {
+  for (unsigned char c : head)
+    if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f')) return false;
+  return !head.empty();
+}
+
+FileKind detect_file_kind(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && std::string(magic, 4) == "GGUF";
+  LB_CHECK_ARG(in.good(), path.string(), ": cannot be read");
+  std::string head(512, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  if (head.rfind("GGUF", 0) == 0) return FileKind::gguf;
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // safetensors: u64 header length, then the JSON header.
+  const bool safetensors_bytes = head.size() > 9 && head[8] == '{' && head[9] == '"';
+  if (ext == ".safetensors" || safetensors_bytes)
+    throw InvalidArgument(concat(path.string(),
+                                 ": a safetensors file holds weights only; pass the directory that "
+                                 "holds it and config.json"));
+  if (head.rfind("PK\x03\x04", 0) == 0 || ext == ".pt" || ext == ".pth")
+    throw Unsupported(concat(path.string(),
+                             ": a PyTorch checkpoint, which lowbit does not read; convert it to "
+                             "safetensors"));
+  if (ext == ".json" || ext == ".txt" || ext == ".md" || looks_like_text(head))
+    throw FormatError(concat(path.string(),
+                             ": not a model file (it is text or JSON); pass an HF model directory, "
+                             "a .gguf file, a llama2.c .bin or a lowbit checkpoint directory"));
+  return FileKind::llama2c;
 }
 
 // Sets s.tokenizer to what `make` builds; an lowbit error on the way is kept in
@@ -151,7 +182,7 @@ ModelSource load_model_source(const fs::path& path, const std::optional<fs::path
   ModelSource s;
   if (fs::is_directory(path)) {
     s = open_directory(path, load_tokenizer);
-  } else if (is_gguf(path)) {
+  } else if (detect_file_kind(path) == FileKind::gguf) {
     s = open_gguf(path, load_tokenizer);
   } else {
     s = open_llama2c(path, tokenizer_path, load_tokenizer);
@@ -175,7 +206,7 @@ nlohmann::json load_model_config(const fs::path& path) {
     if (config.is_object()) config.erase("quantization");
     return config;
   }
-  if (is_gguf(path)) return gguf_config(io::GgufFile::open(path));
+  if (detect_file_kind(path) == FileKind::gguf) return gguf_config(io::GgufFile::open(path));
   return io::read_llama2c_config(path);
 }
 

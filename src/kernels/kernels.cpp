@@ -28,23 +28,16 @@ constexpr int64_t kTileRows = 64;
 void check_weight(const QuantizedTensor& w, const char* op) {
   LB_CHECK(!w.shape.empty() && w.rows() > 0 && w.cols() > 0, op, ": empty weight ",
            shape_string(w.shape));
-  validate_format(w.format);
-  const size_t want_codes = w.row_bytes() * static_cast<size_t>(w.rows());
-  LB_CHECK(w.codes.size() == want_codes && w.codes.data() != nullptr, op, ": weight ",
+  const BufferSizes want = w.buffer_sizes();  // validates the format
+  LB_CHECK(w.codes.size() == want.codes && w.codes.data() != nullptr, op, ": weight ",
            format_name(w.format), " ", shape_string(w.shape), " has ", w.codes.size(),
-           " code bytes, expected ", want_codes);
-  if (w.format.is_dense()) return;
-  const auto n_scales = static_cast<size_t>(w.scale_count());
-  const size_t scale_bytes =
-      w.format.double_quant ? n_scales : n_scales * dtype_size(w.format.scale_dtype);
-  LB_CHECK(w.scales.size() == scale_bytes, op, ": weight ", format_name(w.format), " has ",
-           w.scales.size(), " scale bytes, expected ", scale_bytes);
-  if (w.format.has_zeros())
-    LB_CHECK(w.zeros.size() == n_scales * 2, op, ": weight ", format_name(w.format), " has ",
-             w.zeros.size(), " zero-point bytes, expected ", n_scales * 2);
-  if (w.format.double_quant)
-    LB_CHECK(w.nested_scales.size() >= (n_scales + 255) / 256 * 4, op,
-             ": weight is missing its nested scales");
+           " code bytes, expected ", want.codes);
+  LB_CHECK(w.scales.size() == want.scales && w.zeros.size() == want.zeros &&
+               w.nested_scales.size() == want.nested_scales,
+           op, ": weight ", format_name(w.format), " ", shape_string(w.shape), " has ",
+           w.scales.size(), "/", w.zeros.size(), "/", w.nested_scales.size(),
+           " scale/zero/nested bytes, expected ", want.scales, "/", want.zeros, "/",
+           want.nested_scales);
 }
 
 // The Isa for kernels that take no ExecContext (embedding_lookup), detected once.

@@ -6,6 +6,7 @@
 #include <numbers>
 #include <vector>
 
+#include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "io/synthetic_tokenizer.h"
 #include "model/llama_config.h"
@@ -145,17 +146,34 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
   return m;
 }
 
-void write_hf_model(const std::filesystem::path& dir, const SyntheticModel& model) {
-  write_directory_atomic(dir, [&](const std::filesystem::path& tmp) {
-    write_file_atomic(tmp / "config.json", model.config.dump(2) + "\n");
-    write_file_atomic(tmp / "tokenizer.json", model.tokenizer_json);
-    std::vector<io::SafetensorsWriteEntry> entries;
-    for (const std::string& name : model.tensors.names()) {
-      const QuantizedTensor& t = model.tensors.at(name);
-      entries.push_back({name, DType::f32, t.shape, t.codes.bytes()});
-    }
-    io::write_safetensors(tmp / "model.safetensors", std::move(entries));
-  });
+bool is_synthetic_model_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(dir / "config.json", ec)) return false;
+  try {
+    // A checkpoint quantized from a synthetic model keeps the marker but is not one.
+    const nlohmann::json config = io::read_config_json(dir / "config.json");
+    return config.contains("lowbit_synthetic") && !config.contains("quantization");
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+void write_hf_model(const std::filesystem::path& dir, const SyntheticModel& model, bool replace) {
+  std::function<bool(const std::filesystem::path&)> may_replace;
+  if (replace) may_replace = is_synthetic_model_dir;
+  write_directory_atomic(
+      dir,
+      [&](const std::filesystem::path& tmp) {
+        write_file_atomic(tmp / "config.json", model.config.dump(2) + "\n");
+        write_file_atomic(tmp / "tokenizer.json", model.tokenizer_json);
+        std::vector<io::SafetensorsWriteEntry> entries;
+        for (const std::string& name : model.tensors.names()) {
+          const QuantizedTensor& t = model.tensors.at(name);
+          entries.push_back({name, DType::f32, t.shape, t.codes.bytes()});
+        }
+        io::write_safetensors(tmp / "model.safetensors", std::move(entries));
+      },
+      may_replace);
 }
 
 }  // namespace lowbit::ptq

@@ -49,6 +49,13 @@ struct SyntheticModel {
 SyntheticModel make_synthetic_model(const SyntheticSpec& spec);
 
 // Writes an HF-style directory (config.json, model.safetensors, tokenizer.json) atomically.
-void write_hf_model(const std::filesystem::path& dir, const SyntheticModel& model);
+// An existing `dir` must be an empty directory, or (with `replace`) a synthetic model written
+// before; anything else is refused with InvalidArgument.
+void write_hf_model(const std::filesystem::path& dir, const SyntheticModel& model,
+                    bool replace = false);
+
+// True when `dir` holds a model written by write_hf_model (its config.json carries the
+// "lowbit_synthetic" block and no "quantization" block).
+bool is_synthetic_model_dir(const std::filesystem::path& dir);
 
 }  // namespace lowbit::ptq

@@ -43,16 +43,12 @@ QuantizedTensor allocate_quantized(const QuantFormat& format, int64_t rows, int6
   QuantizedTensor t;
   t.format = format;
   t.shape = {rows, cols};
-  t.codes = Buffer::allocate(t.row_bytes() * static_cast<size_t>(rows));
+  const BufferSizes sizes = buffer_sizes(format, rows, cols);  // the one size rule
+  t.codes = Buffer::allocate(sizes.codes);
   if (format.is_dense()) return t;
-  const auto n_scales = static_cast<size_t>(t.scale_count());
-  if (format.double_quant) {
-    t.scales = Buffer::allocate(n_scales);
-    t.nested_scales = Buffer::allocate((n_scales + 255) / 256 * sizeof(float));
-  } else {
-    t.scales = Buffer::allocate(n_scales * dtype_size(format.scale_dtype));
-  }
-  if (format.has_zeros()) t.zeros = Buffer::allocate(n_scales * 2);
+  t.scales = Buffer::allocate(sizes.scales);
+  t.zeros = Buffer::allocate(sizes.zeros);
+  t.nested_scales = Buffer::allocate(sizes.nested_scales);
   return t;
 }
 

@@ -136,10 +136,19 @@ Scheme compose_scheme(int bits, int group_size, bool symmetric) {
   // --symmetric is w8).
   for (const auto& builtin : builtin_schemes())
     if (builtin.format == s.format) return builtin;
+  // The built-in names' convention: groups are asymmetric unless "-sym" says otherwise
+  // (w4g128, w4g128-sym), and per-channel is symmetric (w8). A composition says whatever
+  // differs from that, so no composed name can be read as a different built-in: per-channel
+  // asymmetric is w8-asym, not w8; per-tensor always states its symmetry (w8t-sym, w8t-asym).
   const std::string granularity = group_size == kPerChannel  ? ""
                                   : group_size == kPerTensor ? "t"
                                                              : concat("g", group_size);
-  s.name = concat("w", bits, granularity, symmetric ? "-sym" : "");
+  const char* symmetry = group_size > 0              ? (symmetric ? "-sym" : "")
+                         : group_size == kPerChannel ? (symmetric ? "" : "-asym")
+                                                     : (symmetric ? "-sym" : "-asym");
+  s.name = concat("w", bits, granularity, symmetry);
+  for (const auto& builtin : builtin_schemes())
+    LB_CHECK(builtin.name != s.name, "composed scheme name ", s.name, " is a built-in's");
   s.algorithm = "rtn";
   s.description = concat("composed: ", format_name(s.format));
   return s;

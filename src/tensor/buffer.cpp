@@ -6,8 +6,6 @@
 #include <cstring>
 #include <new>
 
-#include "util/error.h"
-
 namespace lowbit {
 
 Buffer Buffer::allocate(size_t bytes) {
@@ -39,7 +37,7 @@ Buffer Buffer::borrow(std::shared_ptr<const void> owner, const void* data, size_
 }
 
 uint8_t* Buffer::mutable_data() {
-  if (mutable_ == nullptr && size_ > 0) throw Error("internal: write to a borrowed buffer");
+  if (size_ > 0 && !unique()) *this = copy_of(data_, size_);
   return mutable_;
 }
 

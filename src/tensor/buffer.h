@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Buffer: a byte range that either owns its (64-byte aligned) bytes or borrows them from a
 // longer-lived owner such as a memory-mapped file, so checkpoints load without copies.
+//
+// Copies share bytes (copying a Buffer, a QuantizedTensor or a TensorMap is cheap), so shared
+// bytes are immutable: mutable_data() first gives this Buffer its own copy of the bytes when
+// they are borrowed or shared with another Buffer (copy-on-write). Writing through one copy
+// therefore never changes another, such as the source model a transform started from.
 #pragma once
 
 #include <cstddef>
@@ -21,11 +26,15 @@ class Buffer {
   static Buffer borrow(std::shared_ptr<const void> owner, const void* data, size_t bytes);
 
   const uint8_t* data() const { return data_; }
-  // Throws lowbit::Error when the buffer is borrowed (borrowed bytes are read-only).
+  // Writable bytes, copied first unless this Buffer is their only owner. Call it before
+  // handing the pointer to worker threads (the first call may replace the storage).
   uint8_t* mutable_data();
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // True when the bytes are an allocation of ours (not borrowed from a mapping).
   bool owned() const { return mutable_ != nullptr; }
+  // True when no other Buffer shares these bytes: mutable_data() will not copy.
+  bool unique() const { return owned() && owner_.use_count() == 1; }
 
   template <typename T>
   const T* as() const {

@@ -8,6 +8,7 @@
 #include "numerics/fp8.h"
 #include "numerics/half.h"
 #include "numerics/nf4.h"
+#include "tensor/scale_reader.h"
 #include "util/check.h"
 
 namespace lowbit {
@@ -54,30 +55,12 @@ void decode_dense_row(const QuantizedTensor& w, int64_t row, float* out) {
 
 }  // namespace
 
-float nf4_nested_absmax(float nested_offset, float nested_scale, uint8_t code) {
-  const float step = nested_scale * static_cast<float>(static_cast<int>(code) - 128);
-  return nested_offset + step;
-}
-
 float scale_at(const QuantizedTensor& w, int64_t scale_index) {
-  const QuantFormat& f = w.format;
-  LB_CHECK_ARG(!f.is_dense() && scale_index >= 0 && scale_index < w.scale_count(), "scale index ",
-               scale_index, " out of range for ", format_name(f), " tensor ",
+  LB_CHECK_ARG(!w.format.is_dense() && scale_index >= 0 && scale_index < w.scale_count(),
+               "scale index ", scale_index, " out of range for ", format_name(w.format), " tensor ",
                shape_string(w.shape));
-  const auto i = static_cast<size_t>(scale_index);
-  if (f.kind == QuantKind::nf4 && f.double_quant) {
-    float nested;
-    std::memcpy(&nested, w.nested_scales.data() + (i / 256) * sizeof(float), sizeof(float));
-    return nf4_nested_absmax(w.nested_offset, nested, w.scales.data()[i]);
-  }
-  if (f.scale_dtype == DType::f16) {
-    uint16_t bits;
-    std::memcpy(&bits, w.scales.data() + i * 2, sizeof(bits));
-    return f16_to_f32(bits);
-  }
-  float scale;
-  std::memcpy(&scale, w.scales.data() + i * sizeof(float), sizeof(float));
-  return scale;
+  w.validate("(scale lookup)");  // buffer sizes, so the read stays in bounds
+  return ScaleReader::of(w).at(scale_index);
 }
 
 float zero_at(const QuantizedTensor& w, int64_t scale_index) {
@@ -99,6 +82,7 @@ void dequantize_rows_reference(const QuantizedTensor& w, int64_t row_begin, int6
   const int64_t cols = w.cols();
   const size_t stride = w.row_bytes();
   w.validate("(being dequantized)");  // buffer sizes, so the loops below stay in bounds
+  const ScaleReader scales = ScaleReader::of(w);
   for (int64_t r = row_begin; r < row_end; ++r) {
     float* dst = out + (r - row_begin) * cols;
     if (f.is_dense()) {
@@ -110,7 +94,7 @@ void dequantize_rows_reference(const QuantizedTensor& w, int64_t row_begin, int6
     const int64_t span = f.group_size > 0 ? f.group_size : cols;
     for (int64_t c0 = 0; c0 < cols; c0 += span) {
       const int64_t index = scale_index(f, cols, r, c0);
-      const float scale = scale_at(w, index);
+      const float scale = scales.at(index);
       const float zero = zero_at(w, index);
       const int64_t c1 = c0 + span < cols ? c0 + span : cols;
       for (int64_t c = c0; c < c1; ++c) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tensor/quantized_tensor.h"
+#include "tensor/scale_reader.h"
 
 namespace lowbit {
 
@@ -17,11 +18,6 @@ inline int64_t scale_index(const QuantFormat& format, int64_t cols, int64_t row,
   if (format.group_size == kPerChannel) return row;
   return row * groups_per_row(format, cols) + col / format.group_size;
 }
-
-// The nf4 double-quant absmax: offset + nested_scale * (code - 128). Out of line on purpose:
-// one compiled instance, so quantizer and decoder agree bit for bit (no FMA contraction
-// differences between call sites).
-float nf4_nested_absmax(float nested_offset, float nested_scale, uint8_t code);
 
 // Scale of group `scale_index` as f32: the f16/f32 stored scale (affine_int), the block
 // absmax (nf4, decoded through the nested scales with double quant), or the fp8 scale.

@@ -84,36 +84,83 @@ std::optional<DType> element_dtype(QuantKind kind) {
 }
 
 void validate_format(const QuantFormat& f) {
+  const std::string name = kind_name(f.kind);
+  auto expect_bits = [&](int bits) {
+    LB_CHECK_ARG(f.bits == bits, "format ", name, " has ", bits, " bits, got ", f.bits);
+  };
+  auto expect_scale_dtype = [&](DType dtype) {
+    LB_CHECK_ARG(f.scale_dtype == dtype, "format ", name, " has ", dtype_name(dtype),
+                 " scales, got ", dtype_name(f.scale_dtype));
+  };
+  // Only nf4 stores its scales as nested u8 codes; every other kind reads them as scale_dtype.
+  LB_CHECK_ARG(!f.double_quant || f.kind == QuantKind::nf4, "format ", name,
+               " cannot be double-quantized (only nf4 can)");
+  // Only affine_int stores zero-points.
+  LB_CHECK_ARG(f.symmetric || f.kind == QuantKind::affine_int, "format ", name,
+               " is always symmetric");
   switch (f.kind) {
     case QuantKind::f32:
-      LB_CHECK_ARG(f.bits == 32, "format f32 must have 32 bits");
-      return;
     case QuantKind::f16:
     case QuantKind::bf16:
-      LB_CHECK_ARG(f.bits == 16, "format ", kind_name(f.kind), " must have 16 bits");
+      expect_bits(f.kind == QuantKind::f32 ? 32 : 16);
+      LB_CHECK_ARG(f.group_size == kPerChannel, "format ", name, " has no groups, got group size ",
+                   f.group_size);
+      expect_scale_dtype(DType::f32);
       return;
     case QuantKind::affine_int:
       LB_CHECK_ARG(f.bits >= 2 && f.bits <= 8, "integer bits must be 2..8, got ", f.bits);
       LB_CHECK_ARG(f.group_size >= kPerTensor,
-                   "group size must be > 0, 0 (per-channel) or -1 "
-                   "(per-tensor), got ",
+                   "group size must be > 0, 0 (per-channel) or -1 (per-tensor), got ",
                    f.group_size);
       LB_CHECK_ARG(f.scale_dtype == DType::f16 || f.scale_dtype == DType::f32,
-                   "integer scales must be f16 or f32");
+                   "integer scales must be F16 or F32, got ", dtype_name(f.scale_dtype));
       return;
     case QuantKind::nf4:
-      LB_CHECK_ARG(f.bits == 4, "nf4 has 4 bits");
-      LB_CHECK_ARG(f.group_size > 0, "nf4 needs a block size > 0");
-      LB_CHECK_ARG(f.scale_dtype == DType::f32, "nf4 absmax is f32");
+      expect_bits(4);
+      LB_CHECK_ARG(f.group_size > 0, "nf4 needs a block size > 0, got ", f.group_size);
+      expect_scale_dtype(DType::f32);
       return;
     case QuantKind::fp8_e4m3:
     case QuantKind::fp8_e5m2:
-      LB_CHECK_ARG(f.bits == 8, "fp8 has 8 bits");
+      expect_bits(8);
       LB_CHECK_ARG(f.group_size == kPerChannel || f.group_size == kPerTensor,
-                   "fp8 scales are per-channel or per-tensor");
+                   "fp8 scales are per-channel or per-tensor, got group size ", f.group_size);
+      expect_scale_dtype(DType::f32);
       return;
   }
   throw InvalidArgument("unknown quantization kind");
+}
+
+ScaleEncoding scale_encoding(const QuantFormat& f) {
+  if (f.is_dense()) return ScaleEncoding::none;
+  if (f.double_quant) return ScaleEncoding::nested_u8;
+  return f.scale_dtype == DType::f16 ? ScaleEncoding::f16 : ScaleEncoding::f32;
+}
+
+DType stored_scale_dtype(const QuantFormat& f) {
+  return f.double_quant ? DType::u8 : f.scale_dtype;
+}
+
+BufferSizes buffer_sizes(const QuantFormat& f, int64_t rows, int64_t cols) {
+  validate_format(f);
+  BufferSizes sizes;
+  sizes.codes = row_bytes(f, cols) * static_cast<size_t>(rows);
+  const auto n = static_cast<size_t>(scale_count(f, rows, cols));
+  switch (scale_encoding(f)) {
+    case ScaleEncoding::none:
+      return sizes;
+    case ScaleEncoding::nested_u8:
+      sizes.scales = n;                           // u8 codes
+      sizes.nested_scales = (n + 255) / 256 * 4;  // one f32 per 256 codes
+      sizes.nested_offset = 4;
+      break;
+    case ScaleEncoding::f16:
+    case ScaleEncoding::f32:
+      sizes.scales = n * dtype_size(f.scale_dtype);
+      break;
+  }
+  if (f.has_zeros()) sizes.zeros = n * 2;  // f16 zero-points
+  return sizes;
 }
 
 std::string format_name(const QuantFormat& f) {
@@ -151,17 +198,7 @@ int64_t scale_count(const QuantFormat& f, int64_t rows, int64_t cols) {
 }
 
 size_t storage_bytes(const QuantFormat& f, int64_t rows, int64_t cols) {
-  size_t bytes = row_bytes(f, cols) * static_cast<size_t>(rows);
-  const auto n_scales = static_cast<size_t>(scale_count(f, rows, cols));
-  if (f.kind == QuantKind::nf4 && f.double_quant) {
-    bytes += n_scales;                    // u8 scale codes
-    bytes += (n_scales + 255) / 256 * 4;  // f32 nested scales
-    bytes += 4;                           // f32 nested offset
-  } else {
-    bytes += n_scales * dtype_size(f.scale_dtype);
-  }
-  if (f.has_zeros()) bytes += n_scales * 2;  // f16 zero-points
-  return bytes;
+  return buffer_sizes(f, rows, cols).total();
 }
 
 double bits_per_weight(const QuantFormat& f, int64_t rows, int64_t cols) {

@@ -61,8 +61,33 @@ struct QuantFormat {
   static QuantFormat fp8(QuantKind kind, int group_size = kPerChannel);
 };
 
-// Throws InvalidArgument when the combination of fields is not a valid format.
+// Throws InvalidArgument when the combination of fields is not a valid format. The accepted
+// combinations, and nothing else:
+//   f32 (bits 32), f16 / bf16 (bits 16): group_size 0, symmetric, scale_dtype f32, no double_quant
+//   affine_int: bits 2..8, group_size > 0 / 0 / -1, scale_dtype f16 or f32, no double_quant
+//   nf4: bits 4, group_size > 0, symmetric, scale_dtype f32, double_quant true or false
+//   fp8_e4m3 / fp8_e5m2: bits 8, group_size 0 or -1, symmetric, scale_dtype f32, no double_quant
 void validate_format(const QuantFormat& format);
+
+// How one scale entry is stored: nothing (dense), an f16 or f32 value, or (nf4 double
+// quantization) an u8 code decoded through the f32 nested scales.
+enum class ScaleEncoding : uint8_t { none, f16, f32, nested_u8 };
+ScaleEncoding scale_encoding(const QuantFormat& format);
+// The DType of the scales buffer (u8 for nested codes); only for formats with scales.
+DType stored_scale_dtype(const QuantFormat& format);
+
+// Byte sizes of every buffer of a [rows, cols] tensor in a format. buffer_sizes() is the only
+// place these are computed: validation, kernels, writers and storage figures all use it.
+struct BufferSizes {
+  size_t codes = 0;
+  size_t scales = 0;
+  size_t zeros = 0;          // f16 zero-points (asymmetric affine_int)
+  size_t nested_scales = 0;  // f32 nested scales (nf4 double quant)
+  size_t nested_offset = 0;  // the f32 nested offset, stored outside the buffers (4 or 0)
+  size_t total() const { return codes + scales + zeros + nested_scales + nested_offset; }
+};
+// Throws InvalidArgument (validate_format) for an invalid format.
+BufferSizes buffer_sizes(const QuantFormat& format, int64_t rows, int64_t cols);
 // A short readable name: "f32", "int4 g128 asym", "nf4 b64 dq", "fp8_e4m3 per-channel".
 std::string format_name(const QuantFormat& format);
 std::string kind_name(QuantKind kind);

@@ -13,26 +13,21 @@ void QuantizedTensor::validate(const std::string& name) const {
                   shape.size());
   for (int64_t d : shape)
     LB_CHECK_FORMAT(d > 0, "tensor ", name, ": bad shape ", shape_string(shape));
+  BufferSizes want;
   try {
-    validate_format(format);
+    want = buffer_sizes();
   } catch (const InvalidArgument& e) {
     throw FormatError(concat("tensor ", name, ": ", e.what()));
   }
-  const size_t want_codes = row_bytes() * static_cast<size_t>(rows());
-  LB_CHECK_FORMAT(codes.size() == want_codes, "tensor ", name, ": ", codes.size(),
-                  " code bytes, expected ", want_codes, " for ", format_name(format), " ",
-                  shape_string(shape));
-  if (format.is_dense()) return;
-  const auto n = static_cast<size_t>(scale_count());
-  const size_t scale_bytes = format.double_quant ? n : n * dtype_size(format.scale_dtype);
-  LB_CHECK_FORMAT(scales.size() == scale_bytes, "tensor ", name, ": ", scales.size(),
-                  " scale bytes, expected ", scale_bytes);
-  if (format.has_zeros())
-    LB_CHECK_FORMAT(zeros.size() == n * 2, "tensor ", name, ": ", zeros.size(),
-                    " zero-point bytes, expected ", n * 2);
-  if (format.double_quant)
-    LB_CHECK_FORMAT(nested_scales.size() == (n + 255) / 256 * 4, "tensor ", name,
-                    ": bad nested scale size ", nested_scales.size());
+  auto check = [&](const Buffer& b, size_t expected, const char* what) {
+    LB_CHECK_FORMAT(b.size() == expected, "tensor ", name, ": ", b.size(), " ", what,
+                    " bytes, expected ", expected, " for ", format_name(format), " ",
+                    shape_string(shape));
+  };
+  check(codes, want.codes, "code");
+  check(scales, want.scales, "scale");
+  check(zeros, want.zeros, "zero-point");
+  check(nested_scales, want.nested_scales, "nested scale");
 }
 
 namespace {
@@ -75,7 +70,7 @@ void QuantizedTensor::check_finite(const std::string& name) const {
   LB_CHECK_FORMAT(bad < 0, "tensor ", name, ": non-finite weight at row ", bad / cols(),
                   ", column ", bad % cols());
   if (format.is_dense()) return;
-  const DType scale_dtype = format.double_quant ? DType::u8 : format.scale_dtype;
+  const DType scale_dtype = stored_scale_dtype(format);
   const int64_t bad_scale = first_non_finite(scales.data(), scale_count(), scale_dtype);
   LB_CHECK_FORMAT(bad_scale < 0, "tensor ", name, ": non-finite scale at index ", bad_scale);
   if (format.has_zeros()) {

@@ -29,6 +29,8 @@ struct QuantizedTensor {
   size_t row_bytes() const { return lowbit::row_bytes(format, cols()); }
   int64_t scale_count() const { return lowbit::scale_count(format, rows(), cols()); }
   size_t storage_bytes() const { return lowbit::storage_bytes(format, rows(), cols()); }
+  // The byte size each buffer must have (throws InvalidArgument for an invalid format).
+  BufferSizes buffer_sizes() const { return lowbit::buffer_sizes(format, rows(), cols()); }
   double bits_per_weight() const { return lowbit::bits_per_weight(format, rows(), cols()); }
 
   // Throws FormatError naming `name` when buffer sizes do not match format and shape.

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "tensor/quantized_tensor.h"
+#include "tensor/scale_reader.h"
 
 namespace lowbit::kernels::cpu {
 
@@ -14,19 +15,15 @@ struct WeightView {
   QuantKind kind = QuantKind::f32;
   int bits = 32;
   bool symmetric = true;
-  bool per_tensor = false;    // one scale (and zero) for the whole tensor
-  bool double_quant = false;  // nf4: scales are u8 codes decoded through nested_scales
-  bool f16_scales = false;    // scales stored as f16 (else f32, or u8 with double_quant)
-  int64_t rows = 0;           // N (output features)
-  int64_t cols = 0;           // K (input features)
-  int64_t group_len = 0;      // elements per group; cols for per-channel and per-tensor
-  int64_t groups = 1;         // groups per row; the last one holds cols - (groups-1)*group_len
+  bool per_tensor = false;  // one scale (and zero) for the whole tensor
+  int64_t rows = 0;         // N (output features)
+  int64_t cols = 0;         // K (input features)
+  int64_t group_len = 0;    // elements per group; cols for per-channel and per-tensor
+  int64_t groups = 1;       // groups per row; the last one holds cols - (groups-1)*group_len
   size_t row_bytes = 0;
-  const uint8_t* codes = nullptr;          // [rows, row_bytes]
-  const uint8_t* scales = nullptr;         // [rows, groups] (per-tensor: [1]) raw scale entries
-  const uint16_t* zeros = nullptr;         // [rows, groups] f16, asymmetric affine only
-  const uint8_t* nested_scales = nullptr;  // f32 [ceil(scale entries / 256)], double_quant
-  float nested_offset = 0.0f;
+  const uint8_t* codes = nullptr;   // [rows, row_bytes]
+  ScaleReader scales;               // [rows, groups] (per-tensor: [1]) scale entries
+  const uint16_t* zeros = nullptr;  // [rows, groups] f16, asymmetric affine only
 
   bool is_dense() const {
     return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
@@ -37,8 +34,10 @@ struct WeightView {
     const int64_t begin = g * group_len;
     return cols - begin < group_len ? cols - begin : group_len;
   }
+  // Index of the scale (and zero) entry of group g of row r.
+  int64_t entry_index(int64_t r, int64_t g) const { return per_tensor ? 0 : r * groups + g; }
   // Multiplier of group g of row r; 1 for dense formats.
-  float scale(int64_t r, int64_t g) const;
+  float scale(int64_t r, int64_t g) const { return scales.at(entry_index(r, g)); }
   // What is subtracted from a code before scaling (affine only): the stored zero-point or
   // 2^(bits-1) when symmetric.
   float zero(int64_t r, int64_t g) const;

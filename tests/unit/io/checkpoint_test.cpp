@@ -149,16 +149,43 @@ TEST(Checkpoint, OnDiskLayoutIsTheDocumentedOne) {
   EXPECT_EQ(q.at("tensors").at("dense.f16").at("kind"), "f16");
 }
 
-TEST(Checkpoint, RewritingReplacesTheDirectory) {
+TEST(Checkpoint, RewritingReplacesTheDirectoryOnlyWhenAsked) {
   TempDir dir;
   const fs::path out = dir.path() / "ckpt";
   write_checkpoint(out, kConfig, nullptr, every_kind());
   TensorMap small;
   small.add("w", make_tensor(QuantFormat::affine(4, 32, true), {2, 64}, 7));
-  write_checkpoint(out, kConfig, nullptr, small);
+  EXPECT_THROW(write_checkpoint(out, kConfig, nullptr, small), InvalidArgument);
+  EXPECT_EQ(read_checkpoint(out).tensors.size(), every_kind().size());
+  write_checkpoint(out, kConfig, nullptr, small, {}, /*replace=*/true);
   const Checkpoint ck = read_checkpoint(out);
   EXPECT_EQ(ck.tensors.names(), std::vector<std::string>{"w"});
   EXPECT_EQ(ck.quantization, json::object());
+}
+
+TEST(Checkpoint, NeverReplacesOtherData) {
+  TempDir dir;
+  TensorMap small;
+  small.add("w", make_tensor(QuantFormat::affine(4, 32, true), {2, 64}, 7));
+  // An ordinary file is never turned into a directory, even with replace.
+  const fs::path file = dir.path() / "notes.txt";
+  std::ofstream(file) << "keep me";
+  EXPECT_THROW(write_checkpoint(file, kConfig, nullptr, small, {}, true), InvalidArgument);
+  EXPECT_TRUE(fs::is_regular_file(file));
+  // A directory that is not a checkpoint keeps its contents.
+  const fs::path data = dir.path() / "data";
+  fs::create_directories(data);
+  std::ofstream(data / "a.txt") << "keep me too";
+  EXPECT_THROW(write_checkpoint(data, kConfig, nullptr, small, {}, true), InvalidArgument);
+  EXPECT_TRUE(fs::exists(data / "a.txt"));
+  // An empty directory is fine without replace.
+  const fs::path empty = dir.path() / "empty";
+  fs::create_directories(empty);
+  write_checkpoint(empty, kConfig, nullptr, small);
+  EXPECT_TRUE(is_lowbit_checkpoint(empty));
+  // Nothing temporary is left beside them.
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
 }
 
 // Writes a valid checkpoint, lets `edit` change its config.json, expects `Error` mentioning

@@ -112,12 +112,34 @@ TEST(Scheme, ComposedSchemesAreNamedLikeTheBuiltins) {
   EXPECT_EQ(compose_scheme(4, 128, false).format, find_scheme("w4g128").format);
   EXPECT_EQ(compose_scheme(3, 64, false).format, find_scheme("w3g64").format);
   EXPECT_EQ(compose_scheme(4, 96, true).name, "w4g96-sym");
-  EXPECT_EQ(compose_scheme(5, kPerTensor, false).name, "w5t");
-  EXPECT_EQ(compose_scheme(6, kPerChannel, false).name, "w6");
+  EXPECT_EQ(compose_scheme(5, kPerTensor, false).name, "w5t-asym");
+  EXPECT_EQ(compose_scheme(5, kPerTensor, true).name, "w5t-sym");
+  // Per-channel is symmetric in the built-ins' convention (w8): asymmetric says so.
+  EXPECT_EQ(compose_scheme(6, kPerChannel, false).name, "w6-asym");
+  EXPECT_EQ(compose_scheme(6, kPerChannel, true).name, "w6");
   EXPECT_EQ(compose_scheme(6, kPerChannel, false).format, QuantFormat::affine(6, 0, false));
   EXPECT_EQ(compose_scheme(16, 128, false).name, "f16");
   EXPECT_EQ(compose_scheme(32, 0, true).name, "f32");
   EXPECT_EQ(compose_scheme(4, 128, true).algorithm, "rtn");
+}
+
+TEST(Scheme, ComposedAsymmetricPerChannelInt8IsNotNamedW8) {
+  // w8 is the symmetric built-in; --bits 8 --group-size 0 without --symmetric is not it.
+  const Scheme s = compose_scheme(8, kPerChannel, false);
+  EXPECT_EQ(s.format, QuantFormat::affine(8, kPerChannel, false));
+  EXPECT_NE(s.format, find_scheme("w8").format);
+  EXPECT_EQ(s.name, "w8-asym");
+  EXPECT_EQ(compose_scheme(8, kPerChannel, true).name, "w8");
+  // No composition anywhere in the space takes a built-in's name with another format.
+  for (int bits = 2; bits <= 8; ++bits)
+    for (int group : {kPerTensor, kPerChannel, 16, 32, 64, 128, 256})
+      for (bool sym : {false, true}) {
+        const Scheme c = compose_scheme(bits, group, sym);
+        for (const auto& b : builtin_schemes())
+          if (b.name == c.name) {
+            EXPECT_EQ(b.format, c.format) << c.name;
+          }
+      }
 }
 
 TEST(Scheme, ComposeRejectsInvalidCombinations) {
