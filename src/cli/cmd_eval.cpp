@@ -145,9 +145,7 @@ int run_eval(const EvalArgs& a) {
   std::string scheme_name = quantize.empty() ? std::string() : quantize.name();
   if (scheme_name.empty() && source.quantization.is_object())
     scheme_name = source.quantization.value("scheme", std::string());
-  const std::string baseline_name = other       ? a.baseline
-                                    : quantized ? a.model.model + " (" + quantized_from + ")"
-                                                : std::string();
+  const std::string baseline_name = other ? a.baseline : quantized ? quantized_from : std::string();
   if (a.json) {
     nlohmann::json j = result_json(r, sizes);
     j["model"] = a.model.model;

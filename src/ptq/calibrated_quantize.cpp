@@ -9,6 +9,7 @@
 #include "model/block_forward.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "ptq/awq_block.h"
 #include "ptq/input_stats.h"
 #include "quant/rtn.h"
 #include "util/check.h"
@@ -55,8 +56,10 @@ CalibratedModel quantize_calibrated(
     kernels::ExecContext& ctx, const std::function<void(const CalibrationProgress&)>& progress) {
   LB_CHECK_ARG(options.linear.has_value(), "calibration needs a linear scheme");
   const quant::Scheme& scheme = *options.linear;
-  LB_CHECK_ARG(scheme.algorithm == "gptq", "scheme ", scheme.name, " needs algorithm ",
-               scheme.algorithm, ", which the calibration driver does not run");
+  LB_CHECK_ARG(scheme.algorithm == "gptq" || scheme.algorithm == "awq", "scheme ", scheme.name,
+               " needs algorithm ", scheme.algorithm,
+               ", which the calibration driver does not run");
+  const bool awq = scheme.algorithm == "awq";
   LB_CHECK_ARG(!windows.empty() && !windows[0].empty(), "no calibration windows");
   const model::LlamaConfig c = model::LlamaConfig::from_json(source.config);
   const auto seq_len = static_cast<int64_t>(windows[0].size());
@@ -113,36 +116,60 @@ CalibratedModel quantize_calibrated(
       model::run_block(c, block, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
                        &observer);
     }
-    // Quantize the seven linears from their inputs' Hessians.
+    // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
+    // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
     model::BlockWeights qblock = block;
     const std::vector<std::string> names = model::linear_tensor_names(l);
     std::array<std::vector<double>, model::kLinearInputs> hessians;
+    for (int i = 0; i < model::kLinearInputs; ++i)
+      hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
+    AwqBlockResult awq_result;
+    if (awq) {
+      std::array<const InputStats*, 4> views;
+      for (size_t i = 0; i < 4; ++i) views[i] = stats[i].get();
+      awq_result = quantize_awq_block(c, block, views, scheme.format, calibration.awq);
+      qblock.attn_norm = awq_result.attn_norm;
+      qblock.ffn_norm = awq_result.ffn_norm;
+      const auto norm_tensor = [&](const std::vector<float>& v) {
+        return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
+                                      Buffer::copy_of(v.data(), v.size() * sizeof(float)));
+      };
+      const std::string prefix = concat("model.layers.", l, ".");
+      quantized.add(prefix + "input_layernorm.weight", norm_tensor(awq_result.attn_norm));
+      quantized.add(prefix + "post_attention_layernorm.weight", norm_tensor(awq_result.ffn_norm));
+    }
     CalibrationProgress p;
     for (int i = 0; i < 7; ++i) {
-      const model::LinearInput input = model::linear_input_of(i);
-      std::vector<double>& h = hessians[static_cast<size_t>(input)];
-      if (h.empty()) h = stats[static_cast<size_t>(input)]->hessian();
-      const QuantizedTensor& stored = source.tensors.at(names[static_cast<size_t>(i)]);
+      const std::string& name = names[static_cast<size_t>(i)];
+      const std::vector<double>& h = hessians[static_cast<size_t>(model::linear_input_of(i))];
+      const QuantizedTensor& stored = source.tensors.at(name);
       const std::vector<float> w = dense_of(stored);
       const int64_t rows = stored.rows(), cols = stored.cols();
-      quant::GptqResult g = quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format,
-                                                 gptq, names[static_cast<size_t>(i)]);
-      const QuantizedTensor rtn =
-          quant::quantize_rtn(w.data(), rows, cols, scheme.format, names[static_cast<size_t>(i)]);
       LayerReport r;
-      r.name = names[static_cast<size_t>(i)];
+      r.name = name;
       r.method = scheme.algorithm;
-      r.error = relative_output_error(w.data(), dense_of(g.weight).data(), rows, cols, h.data());
+      QuantizedTensor q;
+      if (awq) {
+        q = std::move(awq_result.linears[static_cast<size_t>(i)]);
+        r.error = relative_output_error(
+            w.data(), awq_result.effective[static_cast<size_t>(i)].data(), rows, cols, h.data());
+      } else {
+        quant::GptqResult g =
+            quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format, gptq, name);
+        r.damp = g.damp;
+        r.rtn_fallback = g.rtn_fallback;
+        q = std::move(g.weight);
+        r.error = relative_output_error(w.data(), dense_of(q).data(), rows, cols, h.data());
+      }
+      const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
       r.rtn_error = relative_output_error(w.data(), dense_of(rtn).data(), rows, cols, h.data());
-      r.damp = g.damp;
-      r.rtn_fallback = g.rtn_fallback;
       if (r.error >= p.worst_error) {
         p.worst_error = r.error;
         p.worst_layer = r.name;
       }
       result.report.push_back(r);
-      *linear_slot(qblock, i) = g.weight;
-      quantized.add(names[static_cast<size_t>(i)], std::move(g.weight));
+      *linear_slot(qblock, i) = q;
+      quantized.add(name, std::move(q));
     }
     // Pass 2: the quantized block's outputs feed the next block.
     for (int64_t s = 0; s < samples; ++s)
@@ -174,11 +201,15 @@ CalibratedModel quantize_calibrated(
   q["group_size"] = scheme.format.group_size;
   q["symmetric"] = scheme.format.symmetric;
   q["targets"] = "linear layers of every block (q,k,v,o,gate,up,down)";
-  q["calibration"] = {{"samples", samples},
-                      {"seq_len", seq_len},
-                      {"damp", calibration.gptq.damp},
-                      {"act_order", calibration.gptq.act_order},
-                      {"block_size", calibration.gptq.block_size}};
+  q["calibration"] = {{"samples", samples}, {"seq_len", seq_len}};
+  if (awq) {
+    q["calibration"]["awq_grid"] = calibration.awq.n_grid;
+    q["calibration"]["awq_sample_rows"] = calibration.max_sample_rows;
+  } else {
+    q["calibration"]["damp"] = calibration.gptq.damp;
+    q["calibration"]["act_order"] = calibration.gptq.act_order;
+    q["calibration"]["block_size"] = calibration.gptq.block_size;
+  }
   return result;
 }
 

@@ -16,12 +16,14 @@
 #include "io/model_source.h"
 #include "kernels/exec_context.h"
 #include "ptq/quantize_model.h"
+#include "quant/awq.h"
 #include "quant/gptq.h"
 
 namespace lowbit::ptq {
 
 struct CalibrationOptions {
-  quant::GptqOptions gptq;         // pool is set by the driver
+  quant::GptqOptions gptq;  // pool is set by the driver
+  quant::AwqOptions awq;
   int64_t max_sample_rows = 4096;  // input rows kept per linear input for searches
 };
 
@@ -48,7 +50,7 @@ struct CalibratedModel {
   std::vector<LayerReport> report;
 };
 
-// Quantizes `source` with the calibrated algorithm of options.linear (gptq) on `windows`
+// Quantizes `source` with the calibrated algorithm of options.linear (gptq or awq) on `windows`
 // (each a run of token ids of one length; see calibration_windows). The head and embedding get
 // options.head / options.embed by RTN afterwards. Deterministic at any thread count.
 CalibratedModel quantize_calibrated(

@@ -61,7 +61,7 @@ std::optional<int> take_number(std::string_view& s) {
   return v;
 }
 
-// An integer weight scheme: a built-in affine one, or w<bits>[g<size>|t][-sym] as
+// An integer weight scheme: a built-in affine one, or w<bits>[g<size>|t][-sym|-asym] as
 // compose_scheme names it (parsed, composed and checked to name itself).
 std::optional<Scheme> integer_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
@@ -82,15 +82,14 @@ std::optional<Scheme> integer_scheme(std::string_view name) {
     rest.remove_prefix(1);
     group = kPerTensor;
   }
-  bool symmetric = false;
-  if (rest == "-sym") {
-    symmetric = true;
-    rest = {};
+  if (rest != "" && rest != "-sym" && rest != "-asym") return std::nullopt;
+  // The name says the symmetry, by compose_scheme's convention: the composition that spells
+  // itself exactly as `name` is the one meant (w6 is symmetric, w6-asym and w4g128 are not).
+  for (const bool symmetric : {false, true}) {
+    Scheme s = compose_scheme(*bits, group, symmetric);
+    if (s.name == name) return s;
   }
-  if (!rest.empty()) return std::nullopt;
-  Scheme s = compose_scheme(*bits, group, symmetric);
-  if (s.name != name) return std::nullopt;  // e.g. "w04g128": not the canonical spelling
-  return s;
+  return std::nullopt;  // e.g. "w04g128": not the canonical spelling
 }
 
 }  // namespace

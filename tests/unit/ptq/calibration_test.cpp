@@ -13,6 +13,7 @@
 #include "model/block_forward.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "ptq/awq_block.h"
 #include "ptq/calibrated_quantize.h"
 #include "ptq/calibration_windows.h"
 #include "ptq/input_stats.h"
@@ -235,6 +236,99 @@ TEST(CalibratedQuantize, GptqBeatsRtnOnRealSmolLm2Layers) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace lowbit::ptq
+
+namespace lowbit::ptq {
+namespace {
+
+ModelSource synthetic_source(const SyntheticModel& m) {
+  ModelSource source;
+  source.config = m.config;
+  source.tensors = m.tensors;
+  return source;
+}
+
+QuantizedTensor f32_tensor(const std::vector<float>& v, int64_t rows, int64_t cols) {
+  return QuantizedTensor::dense(QuantKind::f32, {rows, cols},
+                                Buffer::copy_of(v.data(), v.size() * sizeof(float)));
+}
+
+// AWQ's fold (W diag(s), the norm or previous linear divided by s) leaves the unquantized
+// block's output unchanged; the source tensors are never touched.
+TEST(AwqBlock, FoldingLeavesTheUnquantizedBlockUnchanged) {
+  SyntheticSpec spec = synthetic_preset("tiny");
+  spec.n_kv_heads = spec.n_heads;  // no GQA: o is scaled into v too
+  const SyntheticModel m = make_synthetic_model(spec);
+  const model::LlamaConfig c = model::LlamaConfig::from_json(m.config);
+  const std::vector<float> source_bytes_before = [&] {
+    const QuantizedTensor& t = m.tensors.at("model.layers.0.input_layernorm.weight");
+    return std::vector<float>(t.codes.as<float>(), t.codes.as<float>() + t.numel());
+  }();
+  const auto windows = synthetic_windows(c.vocab_size, 2, 32);
+  kernels::ExecContext ctx(2);
+  const model::BlockWeights block = model::bind_block(c, m.tensors, 0);
+  std::vector<float> x(static_cast<size_t>(32 * c.dim));
+  const QuantizedTensor& embed = m.tensors.at("model.embed_tokens.weight");
+  for (size_t t = 0; t < 32; ++t)
+    kernels::embedding_lookup(embed, windows[0][t], &x[t * static_cast<size_t>(c.dim)]);
+  std::vector<std::unique_ptr<InputStats>> stats;
+  for (const int64_t cols : {c.dim, c.q_dim(), c.dim, c.hidden_dim})
+    stats.push_back(std::make_unique<InputStats>(cols, 32, 64));
+  const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
+                                             int64_t rows, int64_t) {
+    stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+  };
+  model::KvCache cache(1, 32, c.kv_dim());
+  model::BlockScratch scratch;
+  const std::vector<float> inv_freq = c.rope_inv_freq();
+  std::vector<float> expected = x;
+  model::run_block(c, block, inv_freq, 0, 0, expected.data(), 32, 0, cache, scratch, ctx,
+                   &observer);
+  const AwqBlockResult r =
+      quantize_awq_block(c, block, {stats[0].get(), stats[1].get(), stats[2].get(), stats[3].get()},
+                         quant::find_scheme("awq-w3g32").format, {});
+  for (const double ratio : r.ratios) EXPECT_GE(ratio, 0.0);  // every group was scaled
+  model::BlockWeights folded = block;
+  folded.attn_norm = r.attn_norm;
+  folded.ffn_norm = r.ffn_norm;
+  QuantizedTensor* slots[7] = {&folded.wq,     &folded.wk,   &folded.wv,    &folded.wo,
+                               &folded.w_gate, &folded.w_up, &folded.w_down};
+  for (size_t i = 0; i < 7; ++i)
+    *slots[i] = f32_tensor(r.folded[i], slots[i]->rows(), slots[i]->cols());
+  std::vector<float> got = x;
+  model::run_block(c, folded, inv_freq, 0, 0, got.data(), 32, 0, cache, scratch, ctx);
+  double max_err = 0, max_abs = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    max_err = std::max(max_err, static_cast<double>(std::fabs(got[i] - expected[i])));
+    max_abs = std::max(max_abs, static_cast<double>(std::fabs(expected[i])));
+  }
+  EXPECT_LT(max_err, 1e-4 * max_abs);
+  const QuantizedTensor& after = m.tensors.at("model.layers.0.input_layernorm.weight");
+  EXPECT_EQ(source_bytes_before,
+            std::vector<float>(after.codes.as<float>(), after.codes.as<float>() + after.numel()));
+}
+
+TEST(CalibratedQuantize, AwqBeatsRtnOnTheCalibrationRows) {
+  const SyntheticModel m = make_synthetic_model(synthetic_preset("tiny"));
+  const ModelSource source = synthetic_source(m);
+  QuantizeOptions options;
+  options.linear = quant::find_scheme("awq-w3g32");
+  kernels::ExecContext ctx(2);
+  const CalibratedModel a =
+      quantize_calibrated(source, options, synthetic_windows(512, 6, 64), {}, ctx);
+  double error = 0, rtn = 0;
+  for (const LayerReport& r : a.report) {
+    error += r.error;
+    rtn += r.rtn_error;
+  }
+  EXPECT_LT(error, rtn);
+  // The norms were rescaled into new tensors; the source's are unchanged.
+  const std::string norm = "model.layers.0.input_layernorm.weight";
+  EXPECT_NE(a.model.tensors.at(norm).codes.data(), source.tensors.at(norm).codes.data());
+  EXPECT_EQ(a.model.quantization["algorithm"], "awq");
 }
 
 }  // namespace

@@ -67,8 +67,9 @@ TEST(Scheme, AlgorithmPrefixesApplyToAnyIntegerScheme) {
       {"awq-w4g128-sym", "awq", QuantFormat::affine(4, 128, true)},
       {"gptq-w4g96-sym", "gptq", QuantFormat::affine(4, 96, true)},
       {"hqq-w3g48", "hqq", QuantFormat::affine(3, 48, false)},
-      {"gptq-w5t", "gptq", QuantFormat::affine(5, kPerTensor, false)},
-      {"awq-w6", "awq", QuantFormat::affine(6, kPerChannel, false)},
+      {"gptq-w5t-asym", "gptq", QuantFormat::affine(5, kPerTensor, false)},
+      {"awq-w6-asym", "awq", QuantFormat::affine(6, kPerChannel, false)},
+      {"awq-w6", "awq", QuantFormat::affine(6, kPerChannel, true)},
   };
   for (const Want& w : wants) {
     const Scheme s = find_scheme(w.name);
