@@ -8,8 +8,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <cstring>
+#include <exception>
 #include <iostream>
 
 #include "model/llama_config.h"
