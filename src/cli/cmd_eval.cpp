@@ -11,6 +11,7 @@
 #include "eval/perplexity.h"
 #include "eval/text_file.h"
 #include "model/llama_config.h"
+#include "model/llama_weights.h"
 #include "ptq/model_loader.h"
 #include "ptq/quantize_model.h"
 #include "util/check.h"
@@ -32,26 +33,10 @@ struct EvalArgs {
   bool json = false;
 };
 
-struct Sizes {
-  double bits_per_weight = 0;       // over the block linears
-  double file_bits_per_weight = 0;  // over every tensor
-  size_t bytes = 0;
-};
+using Sizes = model::TensorSizes;
 
 Sizes sizes_of(const TensorMap& tensors, const model::LlamaConfig& config) {
-  double linear_params = 0, linear_bytes = 0, params = 0, bytes = 0;
-  for (const std::string& name : tensors.names()) {
-    const QuantizedTensor& t = tensors.at(name);
-    params += static_cast<double>(t.numel());
-    bytes += static_cast<double>(t.storage_bytes());
-  }
-  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
-    const QuantizedTensor& t = tensors.at(name);
-    linear_params += static_cast<double>(t.numel());
-    linear_bytes += static_cast<double>(t.storage_bytes());
-  });
-  return {linear_params > 0 ? 8 * linear_bytes / linear_params : 0,
-          params > 0 ? 8 * bytes / params : 0, static_cast<size_t>(bytes)};
+  return model::tensor_sizes(config, tensors);
 }
 
 nlohmann::json result_json(const eval::EvalResult& r, const Sizes& sizes) {

@@ -13,20 +13,11 @@ namespace lowbit::cli {
 
 namespace {
 
-// Sizes of a tensor map: bits over the block linears and over everything, and total bytes.
 void fill_sizes(const TensorMap& tensors, const model::LlamaConfig& config, SweepRow& row) {
-  double params = 0, bytes = 0, linear_params = 0, linear_bytes = 0;
-  for (const std::string& name : tensors.names()) {
-    params += static_cast<double>(tensors.at(name).numel());
-    bytes += static_cast<double>(tensors.at(name).storage_bytes());
-  }
-  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
-    linear_params += static_cast<double>(tensors.at(name).numel());
-    linear_bytes += static_cast<double>(tensors.at(name).storage_bytes());
-  });
-  row.bits_per_weight = linear_params > 0 ? 8 * linear_bytes / linear_params : 0;
-  row.file_bits_per_weight = params > 0 ? 8 * bytes / params : 0;
-  row.bytes = static_cast<size_t>(bytes);
+  const model::TensorSizes sizes = model::tensor_sizes(config, tensors);
+  row.bits_per_weight = sizes.bits_per_weight;
+  row.file_bits_per_weight = sizes.file_bits_per_weight;
+  row.bytes = sizes.bytes;
 }
 
 }  // namespace

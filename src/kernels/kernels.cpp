@@ -120,6 +120,12 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
   }
 }
 
+std::vector<float> dequantize_all(const QuantizedTensor& w) {
+  std::vector<float> out(static_cast<size_t>(w.numel()));
+  dequantize_rows(w, 0, w.rows(), out.data());
+  return out;
+}
+
 void dequantize_rows(const QuantizedTensor& w, int64_t row_begin, int64_t row_end, float* out) {
   check_weight(w, "dequantize_rows");
   LB_CHECK(0 <= row_begin && row_begin <= row_end && row_end <= w.rows(), "dequantize_rows: rows [",

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/exec_context.h"
 #include "tensor/quantized_tensor.h"
@@ -21,6 +22,8 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
 // Rows [row_begin, row_end) of W as f32 into out[(row_end - row_begin) * cols]. The scalar
 // reference that defines every format's value.
 void dequantize_rows(const QuantizedTensor& w, int64_t row_begin, int64_t row_end, float* out);
+// Every row of `w` as f32, [rows, cols] row-major.
+std::vector<float> dequantize_all(const QuantizedTensor& w);
 
 // Row `token` of an embedding table in any format.
 void embedding_lookup(const QuantizedTensor& table, int64_t token, float* out);

@@ -74,6 +74,20 @@ BlockWeights bind_block(const LlamaConfig& c, const TensorMap& tensors, int64_t 
   return b;
 }
 
+TensorSizes tensor_sizes(const LlamaConfig& config, const TensorMap& tensors) {
+  double params = 0, bytes = 0, linear_params = 0, linear_bytes = 0;
+  for (const std::string& name : tensors.names()) {
+    params += static_cast<double>(tensors.at(name).numel());
+    bytes += static_cast<double>(tensors.at(name).storage_bytes());
+  }
+  for_each_linear(config, [&](const std::string& name, const Shape&) {
+    linear_params += static_cast<double>(tensors.at(name).numel());
+    linear_bytes += static_cast<double>(tensors.at(name).storage_bytes());
+  });
+  return {linear_params > 0 ? 8 * linear_bytes / linear_params : 0,
+          params > 0 ? 8 * bytes / params : 0, static_cast<size_t>(bytes)};
+}
+
 LlamaWeights LlamaWeights::bind(const LlamaConfig& c, const TensorMap& tensors) {
   LlamaWeights w;
   w.embed = expect(tensors, "model.embed_tokens.weight", {c.vocab_size, c.dim});

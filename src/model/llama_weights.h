@@ -47,6 +47,16 @@ BlockWeights bind_block(const LlamaConfig& config, const TensorMap& tensors, int
 // (q, k, v, o, gate, up, down): the tensors that quantization schemes apply to.
 std::vector<std::string> linear_tensor_names(int64_t layer);
 
+// What a set of model tensors costs: stored bits per weight over the block linears and over
+// every tensor, and stored bytes of every tensor (a tied head is one tensor, counted once).
+// These are the figures every command reports as bits_per_weight / file_bits_per_weight / bytes.
+struct TensorSizes {
+  double bits_per_weight = 0;
+  double file_bits_per_weight = 0;
+  size_t bytes = 0;
+};
+TensorSizes tensor_sizes(const LlamaConfig& config, const TensorMap& tensors);
+
 // Calls fn(name, expected_shape) for every linear-layer weight of the model.
 void for_each_linear(const LlamaConfig& config,
                      const std::function<void(const std::string&, const Shape&)>& fn);

@@ -10,12 +10,6 @@ namespace lowbit::ptq {
 
 namespace {
 
-std::vector<float> dense_of(const QuantizedTensor& t) {
-  std::vector<float> out(static_cast<size_t>(t.numel()));
-  kernels::dequantize_rows(t, 0, t.rows(), out.data());
-  return out;
-}
-
 // One scaling group: the linears reading one input, and what precedes that input.
 struct Group {
   std::vector<int> members;  // indices into the block's 7 linears
@@ -30,7 +24,7 @@ AwqBlockResult quantize_awq_block(const model::LlamaConfig& c, const model::Bloc
   const QuantizedTensor* stored[7] = {&block.wq,     &block.wk,   &block.wv,    &block.wo,
                                       &block.w_gate, &block.w_up, &block.w_down};
   std::array<std::vector<float>, 7> w;  // the f32 weights, scaled as folding goes on
-  for (size_t i = 0; i < 7; ++i) w[i] = dense_of(*stored[i]);
+  for (size_t i = 0; i < 7; ++i) w[i] = kernels::dequantize_all(*stored[i]);
   std::array<std::vector<float>, 7> col_scale;  // the s each linear's input columns got
   std::array<std::vector<float>, 7> row_scale;  // 1/s folded into its output rows (v, up)
   AwqBlockResult out;
@@ -109,7 +103,7 @@ AwqBlockResult quantize_awq_block(const model::LlamaConfig& c, const model::Bloc
              : w[i];
     out.linears[i] = quant::quantize_rtn(clipped.data(), rows, cols, format, "awq");
     // Back to the original space for reports.
-    std::vector<float> e = dense_of(out.linears[i]);
+    std::vector<float> e = kernels::dequantize_all(out.linears[i]);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < cols; ++j) {
         float& v = e[static_cast<size_t>(r * cols + j)];

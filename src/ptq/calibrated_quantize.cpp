@@ -19,12 +19,6 @@ namespace lowbit::ptq {
 
 namespace {
 
-std::vector<float> dense_of(const QuantizedTensor& t) {
-  std::vector<float> out(static_cast<size_t>(t.numel()));
-  kernels::dequantize_rows(t, 0, t.rows(), out.data());
-  return out;
-}
-
 QuantizedTensor* linear_slot(model::BlockWeights& b, int index) {
   QuantizedTensor* slots[7] = {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down};
   return slots[index];
@@ -143,7 +137,7 @@ CalibratedModel quantize_calibrated(
       const std::string& name = names[static_cast<size_t>(i)];
       const std::vector<double>& h = hessians[static_cast<size_t>(model::linear_input_of(i))];
       const QuantizedTensor& stored = source.tensors.at(name);
-      const std::vector<float> w = dense_of(stored);
+      const std::vector<float> w = kernels::dequantize_all(stored);
       const int64_t rows = stored.rows(), cols = stored.cols();
       LayerReport r;
       r.name = name;
@@ -159,10 +153,12 @@ CalibratedModel quantize_calibrated(
         r.damp = g.damp;
         r.rtn_fallback = g.rtn_fallback;
         q = std::move(g.weight);
-        r.error = relative_output_error(w.data(), dense_of(q).data(), rows, cols, h.data());
+        r.error = relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols,
+                                        h.data());
       }
       const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
-      r.rtn_error = relative_output_error(w.data(), dense_of(rtn).data(), rows, cols, h.data());
+      r.rtn_error = relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols,
+                                          h.data());
       if (r.error >= p.worst_error) {
         p.worst_error = r.error;
         p.worst_layer = r.name;

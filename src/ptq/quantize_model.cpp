@@ -5,7 +5,6 @@
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -74,9 +73,7 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
   if (options.head) check_data_free(*options.head);
   if (options.embed) check_data_free(*options.embed);
   std::vector<Job> jobs;
-  std::set<std::string, std::less<>> linear_names;
   model::for_each_linear(config, [&](const std::string& name, const Shape& shape) {
-    linear_names.insert(name);
     const QuantizedTensor& t = source.tensors.at(name);
     LB_CHECK_FORMAT(t.shape == shape, "tensor ", name, " has shape ", shape_string(t.shape),
                     ", expected ", shape_string(shape));
@@ -123,23 +120,16 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
   std::map<std::string, size_t, std::less<>> index;
   for (size_t i = 0; i < jobs.size(); ++i) index[jobs[i].name] = i;
   QuantizedModel result;
-  double params = 0, bytes = 0, linear_params = 0, linear_bytes = 0;
   for (const std::string& name : source.tensors.names()) {
     const auto it = index.find(name);
-    const QuantizedTensor& t = it == index.end() ? source.tensors.at(name) : out[it->second];
-    result.tensors.add(name, t);
-    params += static_cast<double>(t.numel());
-    bytes += static_cast<double>(t.storage_bytes());
-    if (linear_names.contains(name)) {
-      linear_params += static_cast<double>(t.numel());
-      linear_bytes += static_cast<double>(t.storage_bytes());
-    }
+    result.tensors.add(name, it == index.end() ? source.tensors.at(name) : out[it->second]);
   }
   LB_CHECK(result.tensors.names().size() == source.tensors.names().size(),
            "internal: lost a tensor");
-  result.linear_bits_per_weight = linear_params > 0 ? 8.0 * linear_bytes / linear_params : 0;
-  result.file_bits_per_weight = params > 0 ? 8.0 * bytes / params : 0;
-  result.bytes = static_cast<size_t>(bytes);
+  const model::TensorSizes sizes = model::tensor_sizes(config, result.tensors);
+  result.linear_bits_per_weight = sizes.bits_per_weight;
+  result.file_bits_per_weight = sizes.file_bits_per_weight;
+  result.bytes = sizes.bytes;
   result.quantization = {{"scheme", options.name()},
                          {"bits_per_weight", result.linear_bits_per_weight},
                          {"file_bits_per_weight", result.file_bits_per_weight}};
