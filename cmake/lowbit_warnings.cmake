@@ -11,3 +11,10 @@ if(LOWBIT_SANITIZE)
     -fno-sanitize-recover=undefined)
   target_link_options(lowbit_flags INTERFACE -fsanitize=address,undefined)
 endif()
+if(LOWBIT_FUZZ)
+  # Coverage feedback for libFuzzer in every library object; the fuzz executables add
+  # -fsanitize=fuzzer (libFuzzer's main) themselves. Any UB report aborts, so the fuzzer sees it.
+  target_compile_options(lowbit_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(lowbit_flags INTERFACE -fsanitize=address,undefined)
+endif()

@@ -63,12 +63,25 @@ class JsonReader {
     return id;
   }
 
+  // A token id: an integer in [0, kMaxTokenId). json::get<int32_t>() would wrap a larger
+  // integer and convert a float with undefined behaviour; the bound keeps the id tables small.
+  int32_t token_id(const json& v, std::string_view what) const {
+    constexpr int64_t kMaxTokenId = int64_t{1} << 24;
+    const bool ok = v.is_number_unsigned() ? v.get<uint64_t>() < uint64_t{kMaxTokenId}
+                                           : v.is_number_integer() && v.get<int64_t>() >= 0 &&
+                                                 v.get<int64_t>() < kMaxTokenId;
+    if (!ok) {
+      throw FormatError(concat(p_.source, ": ", what, " id ", v.dump(),
+                               " is not an integer in [0, ", kMaxTokenId, ")"));
+    }
+    return static_cast<int32_t>(v.get<int64_t>());
+  }
+
   void read_model(const json& model) {
     const std::string type = model.value("type", "BPE");
     if (type != "BPE") unsupported("model type", type);
     for (const auto& [piece, id_json] : model.at("vocab").items()) {
-      const auto id = id_json.get<int32_t>();
-      if (id < 0) throw FormatError(concat(p_.source, ": negative id for '", piece, "'"));
+      const int32_t id = token_id(id_json, concat("vocab '", piece, "'"));
       p_.model.piece_ids.emplace(piece, id);
       p_.vocab_size = std::max(p_.vocab_size, id + 1);
     }
@@ -109,8 +122,7 @@ class JsonReader {
     for (const json& entry : root_.value("added_tokens", json::array())) {
       AddedToken token;
       token.content = entry.at("content").get<std::string>();
-      token.id = entry.at("id").get<int32_t>();
-      if (token.id < 0) throw FormatError(concat(p_.source, ": negative added token id"));
+      token.id = token_id(entry.at("id"), "added token");
       token.lstrip = entry.value("lstrip", false);
       token.rstrip = entry.value("rstrip", false);
       token.single_word = entry.value("single_word", false);
@@ -203,7 +215,8 @@ class JsonReader {
         if (!specials.contains(name)) {
           throw FormatError(concat(p_.source, ": post_processor names unknown token ", name));
         }
-        for (const json& id : specials[name].at("ids")) p_.bos_prefix.push_back(id.get<int32_t>());
+        for (const json& id : specials[name].at("ids"))
+          p_.bos_prefix.push_back(token_id(id, "post_processor token"));
       }
     } else if (type != "ByteLevel") {
       unsupported("post_processor", type);

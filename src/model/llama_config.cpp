@@ -3,7 +3,10 @@
 #include "model/llama_config.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numbers>
+#include <type_traits>
 
 #include "util/check.h"
 
@@ -20,13 +23,31 @@ int64_t required_int(const json& c, const char* key) {
   return v.get<int64_t>();
 }
 
+// An integer field's value as T. json::get<T>() would wrap an out-of-range integer and convert
+// a float with undefined behaviour (1e300 into an int), so both are refused here.
+template <typename T>
+T integer_value(const json& v, const char* key) {
+  const bool in_range =
+      v.is_number_unsigned()
+          ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+          : v.is_number_integer() && v.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                v.get<int64_t>() <= std::numeric_limits<T>::max();
+  LB_CHECK_FORMAT(in_range, "config: field '", key, "' must be an integer in [",
+                  std::numeric_limits<T>::min(), ", ", std::numeric_limits<T>::max(), "]");
+  return static_cast<T>(v.get<int64_t>());
+}
+
 template <typename T>
 T optional_value(const json& c, const char* key, T fallback) {
   if (!c.contains(key) || c.at(key).is_null()) return fallback;
-  try {
-    return c.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw FormatError(concat("config: field '", key, "' has the wrong type"));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return integer_value<T>(c.at(key), key);
+  } else {
+    try {
+      return c.at(key).get<T>();
+    } catch (const json::exception&) {
+      throw FormatError(concat("config: field '", key, "' has the wrong type"));
+    }
   }
 }
 
@@ -54,9 +75,12 @@ LlamaConfig LlamaConfig::from_json(const json& c) {
   // qwen2 has q/k/v bias without saying so in config.json.
   cfg.qkv_bias = optional_value<bool>(c, "attention_bias", cfg.model_type == "qwen2");
   cfg.bos_id = optional_value<int32_t>(c, "bos_token_id", 1);
-  cfg.eos_id = c.contains("eos_token_id") && c.at("eos_token_id").is_array()
-                   ? c.at("eos_token_id").at(0).get<int32_t>()
-                   : optional_value<int32_t>(c, "eos_token_id", 2);
+  if (c.contains("eos_token_id") && c.at("eos_token_id").is_array()) {
+    LB_CHECK_FORMAT(!c.at("eos_token_id").empty(), "config: field 'eos_token_id' is an empty list");
+    cfg.eos_id = integer_value<int32_t>(c.at("eos_token_id").at(0), "eos_token_id");
+  } else {
+    cfg.eos_id = optional_value<int32_t>(c, "eos_token_id", 2);
+  }
   if (c.contains("rope_scaling") && c.at("rope_scaling").is_object()) {
     const json& rs = c.at("rope_scaling");
     cfg.rope_scaling.type =
@@ -75,6 +99,17 @@ LlamaConfig LlamaConfig::from_json(const json& c) {
   LB_CHECK_FORMAT(cfg.n_heads % cfg.n_kv_heads == 0, "config: num_attention_heads (", cfg.n_heads,
                   ") is not a multiple of num_key_value_heads (", cfg.n_kv_heads, ")");
   LB_CHECK_FORMAT(cfg.head_dim % 2 == 0, "config: head dimension ", cfg.head_dim, " is odd");
+  // parameter_count() and every size derived from the config are int64 products; bound them
+  // here (in double, whose rounding is far below the margin) so none can overflow.
+  const double d = static_cast<double>(cfg.dim), kv = static_cast<double>(cfg.n_kv_heads);
+  const double q = static_cast<double>(cfg.n_heads) * static_cast<double>(cfg.head_dim);
+  const double per_layer = d * (2 * q + 2 * kv * static_cast<double>(cfg.head_dim) +
+                                3 * static_cast<double>(cfg.hidden_dim) + 2) +
+                           q + 2 * kv * static_cast<double>(cfg.head_dim);
+  const double total = static_cast<double>(cfg.n_layers) * per_layer +
+                       2 * static_cast<double>(cfg.vocab_size) * d + d;
+  LB_CHECK_FORMAT(total < 1e18, "config: the dimensions give about ", total,
+                  " parameters, more than lowbit can count");
   LB_CHECK_FORMAT(cfg.norm_eps > 0 && cfg.rope_theta > 0,
                   "config: rms_norm_eps and rope_theta "
                   "must be positive");
