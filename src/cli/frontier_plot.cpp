@@ -153,6 +153,18 @@ std::string frontier_svg(const std::vector<PlotPoint>& points, const std::string
            fmt("%.1f", py(std::log10(points[i].kld))) + " ";
     s += "\"/>\n";
   }
+  // Labels are placed greedily so that they do not overlap each other or the points: the first
+  // free spot of a list of candidates around the point, with a leader line when it is not next
+  // to the point. Box sizes are estimates (7 px per character at 12 px text).
+  struct Box {
+    double x0, y0, x1, y1;
+    bool hits(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
+  };
+  std::vector<Box> taken;
+  for (const size_t i : drawn) {
+    const double x = px(points[i].bytes / (1024.0 * 1024.0)), y = py(std::log10(points[i].kld));
+    taken.push_back({x - 6, y - 6, x + 6, y + 6});
+  }
   for (const size_t i : drawn) {
     const bool on_front = std::find(front.begin(), front.end(), i) != front.end();
     const double x = px(points[i].bytes / (1024.0 * 1024.0));
@@ -161,7 +173,35 @@ std::string frontier_svg(const std::vector<PlotPoint>& points, const std::string
          (on_front ? "#d62728" : "#1f77b4") + "\"><title>" + escape(points[i].label) + ": " +
          fmt("%.2f MiB", points[i].bytes / (1024.0 * 1024.0)) + ", KL " +
          fmt("%.4g", points[i].kld) + "</title></circle>\n";
-    s += "<text x=\"" + fmt("%.1f", x + 8) + "\" y=\"" + fmt("%.1f", y - 6) + "\">" +
+    const double w = 7.0 * static_cast<double>(points[i].label.size()), h = 13.0;
+    std::vector<std::pair<double, double>> candidates = {
+        {x + 8, y - 6}, {x + 8, y + 14}, {x - 8 - w, y - 6}, {x - 8 - w, y + 14}};
+    for (int k = 1; k <= 8; ++k) {
+      candidates.push_back({x + 14, y - 6 - 14.0 * k});
+      candidates.push_back({x + 14, y + 14 + 14.0 * k});
+      candidates.push_back({x - 14 - w, y - 6 - 14.0 * k});
+      candidates.push_back({x - 14 - w, y + 14 + 14.0 * k});
+    }
+    size_t pick = 0;
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      const Box b{candidates[c].first, candidates[c].second - h + 3, candidates[c].first + w,
+                  candidates[c].second + 3};
+      const bool inside =
+          b.x0 >= kLeft && b.x1 <= kLeft + plot_w && b.y0 >= kTop && b.y1 <= kTop + plot_h;
+      if (inside &&
+          std::none_of(taken.begin(), taken.end(), [&](const Box& t) { return t.hits(b); })) {
+        pick = c;
+        break;
+      }
+    }
+    const auto [lx, ly] = candidates[pick];
+    taken.push_back({lx, ly - h + 3, lx + w, ly + 3});
+    if (pick >= 4) {  // away from its point: a leader line to the label's near edge
+      const double ex = lx > x ? lx : lx + w;
+      s += "<line x1=\"" + fmt("%.1f", x) + "\" y1=\"" + fmt("%.1f", y) + "\" x2=\"" +
+           fmt("%.1f", ex) + "\" y2=\"" + fmt("%.1f", ly - 4) + "\" stroke=\"#999\"/>\n";
+    }
+    s += "<text x=\"" + fmt("%.1f", lx) + "\" y=\"" + fmt("%.1f", ly) + "\">" +
          escape(points[i].label) + "</text>\n";
   }
   std::string note = "red: Pareto front (no scheme both smaller and closer to the base)";
