@@ -113,7 +113,8 @@ TEST(EvalCli, HeadAndEmbedSchemesQuantizeTheTiedTensor) {
   EXPECT_LT(qj["file_bits_per_weight"].get<double>(), 32.0);
   const CommandResult ins = run_lowbit("inspect --model " + out.string() + " --json");
   ASSERT_EQ(ins.exit_code, 0) << ins.err;
-  for (const auto& t : nlohmann::json::parse(ins.out)["tensors"]) {
+  const auto inspected = nlohmann::json::parse(ins.out);
+  for (const auto& t : inspected["tensors"]) {
     if (t["name"] == "model.embed_tokens.weight") {
       EXPECT_EQ(t["format"], "int8 per-channel sym");
     }
