@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
       tensors.add("model.layers.0.mlp.down_proj.weight",
                   quant::quantize_rtn(w.data(), 8, 64, scheme.format, "down_proj"));
       tensors.add("model.norm.weight", QuantizedTensor::from_f32(norm.data(), {64}));
-      io::write_checkpoint(work, config, nlohmann::json{{"scheme", scheme.name}}, tensors);
+      // One scratch checkpoint, replaced for each scheme.
+      io::write_checkpoint(work, config, nlohmann::json{{"scheme", scheme.name}}, tensors, {},
+                           /*replace=*/true);
       const std::string weights = slurp(work / "model.safetensors");
       spill(out / "checkpoint" / (scheme.name + ".seed"),
             slurp(work / "config.json") + std::string(1, '\0') + weights);
