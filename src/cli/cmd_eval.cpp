@@ -33,13 +33,7 @@ struct EvalArgs {
   bool json = false;
 };
 
-using Sizes = model::TensorSizes;
-
-Sizes sizes_of(const TensorMap& tensors, const model::LlamaConfig& config) {
-  return model::tensor_sizes(config, tensors);
-}
-
-nlohmann::json result_json(const eval::EvalResult& r, const Sizes& sizes) {
+nlohmann::json result_json(const eval::EvalResult& r, const model::TensorSizes& sizes) {
   nlohmann::json j = {{"protocol", r.protocol},
                       {"ctx", r.ctx},
                       {"tokens", r.tokens},
@@ -106,12 +100,13 @@ int run_eval(const EvalArgs& a) {
   kernels::ExecContext ctx = make_context(a.model);
 
   auto model = ptq::build_model(source.config, source.tensors);
-  Sizes sizes = sizes_of(source.tensors, config);
+  model::TensorSizes sizes = model::tensor_sizes(config, source.tensors);
   std::unique_ptr<model::LlamaModel> quantized;
   if (!quantize.empty()) {
     const ptq::QuantizedModel q = quantize_with_flags(source, quantize, a.calibration, ctx).model;
     log_info("eval: quantized with ", quantize.name());
-    sizes = sizes_of(q.tensors, config);
+    // quantize_model measured the result already.
+    sizes = {q.linear_bits_per_weight, q.file_bits_per_weight, q.bytes};
     quantized = ptq::build_model(source.config, q.tensors);
   }
   std::unique_ptr<model::LlamaModel> other;

@@ -11,17 +11,6 @@
 
 namespace lowbit::cli {
 
-namespace {
-
-void fill_sizes(const TensorMap& tensors, const model::LlamaConfig& config, SweepRow& row) {
-  const model::TensorSizes sizes = model::tensor_sizes(config, tensors);
-  row.bits_per_weight = sizes.bits_per_weight;
-  row.file_bits_per_weight = sizes.file_bits_per_weight;
-  row.bytes = sizes.bytes;
-}
-
-}  // namespace
-
 std::vector<SweepRow> run_sweep(
     const SweepSetup& setup, const std::vector<std::string>& schemes, kernels::ExecContext& ctx,
     const std::function<void(SweepRow&, const model::LlamaModel&)>& on_row) {
@@ -44,7 +33,10 @@ std::vector<SweepRow> run_sweep(
   std::vector<SweepRow> rows;
   SweepRow base;
   base.scheme = "base";
-  fill_sizes(source.tensors, config, base);
+  const model::TensorSizes base_sizes = model::tensor_sizes(config, source.tensors);
+  base.bits_per_weight = base_sizes.bits_per_weight;
+  base.file_bits_per_weight = base_sizes.file_bits_per_weight;
+  base.bytes = base_sizes.bytes;
   if (ref_bytes <= setup.reference_budget) {
     log_info("sweep: base model over ", plan.windows, " windows (keeping ",
              human_bytes(static_cast<double>(ref_bytes)), " of log-probabilities)");
@@ -86,7 +78,9 @@ std::vector<SweepRow> run_sweep(
     ptq::QuantizedModel q =
         setup.quantize ? setup.quantize(q_options) : ptq::quantize_model(source, q_options, ctx);
     row.quantize_seconds = timer.seconds();
-    fill_sizes(q.tensors, config, row);
+    row.bits_per_weight = q.linear_bits_per_weight;  // measured by quantize_model
+    row.file_bits_per_weight = q.file_bits_per_weight;
+    row.bytes = q.bytes;
     auto m = ptq::build_model(source.config, q.tensors);
     const std::string label = row.scheme;
     row.eval = reference ? eval::evaluate(*m, *reference, setup.tokens, setup.bos_id, setup.options,
