@@ -2,6 +2,9 @@
 #include "cli/calibration_flags.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <optional>
 
 #include "cli/common.h"
 #include "eval/text_file.h"
@@ -33,11 +36,48 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
       ->capture_default_str();
   cmd->add_flag("--act-order", f.act_order,
                 "GPTQ: quantize columns by descending Hessian diagonal (static groups)");
+  cmd->add_flag("--mse-clip", f.mse_clip,
+                "GPTQ: search each group's range for the smallest squared error");
 }
+
+namespace {
+
+// The files a model is read from (one file, or a directory's regular files) by name, size and
+// modification time: what a resumed run must find unchanged. Hashing the bytes would read the
+// whole model again, which is what the block store exists to avoid.
+nlohmann::json model_identity(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  const auto entry = [](const fs::path& p) {
+    return nlohmann::json{{"file", p.filename().string()},
+                          {"bytes", fs::file_size(p)},
+                          {"mtime", fs::last_write_time(p).time_since_epoch().count()}};
+  };
+  nlohmann::json files = nlohmann::json::array();
+  if (fs::is_directory(path)) {
+    std::vector<fs::path> names;
+    for (const auto& e : fs::directory_iterator(path))
+      if (e.is_regular_file()) names.push_back(e.path());
+    std::sort(names.begin(), names.end());
+    for (const fs::path& p : names) files.push_back(entry(p));
+  } else {
+    files.push_back(entry(path));
+  }
+  return {{"path", fs::absolute(path).lexically_normal().string()}, {"files", files}};
+}
+
+// Fault injection for the resume test: LOWBIT_CALIB_KILL_AFTER_BLOCK=N kills the process
+// (SIGKILL: no cleanup, as a power cut or the OOM killer would) once block N is finished.
+void kill_if_asked(int64_t blocks_done) {
+  const char* value = std::getenv("LOWBIT_CALIB_KILL_AFTER_BLOCK");
+  if (value && std::atoll(value) == blocks_done) std::raise(SIGKILL);
+}
+
+}  // namespace
 
 ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const ptq::QuantizeOptions& options,
-                                         const CalibrationFlags& flags, kernels::ExecContext& ctx) {
+                                         const CalibrationFlags& flags, kernels::ExecContext& ctx,
+                                         const std::filesystem::path& resume_dir) {
   if (!ptq::needs_calibration(options)) {
     LB_CHECK_ARG(flags.calib.empty(), "--calib is given but scheme ",
                  options.linear ? options.linear->name : std::string("(none)"),
@@ -63,12 +103,22 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   calibration.gptq.block_size = flags.block_size;
   calibration.gptq.act_order = flags.act_order;
   calibration.gptq.static_groups = flags.act_order;
+  calibration.gptq.mse_clip = flags.mse_clip;
+  std::optional<ptq::BlockStore> store;
+  if (!resume_dir.empty()) {
+    nlohmann::json run = ptq::calibration_fingerprint(options, windows, calibration);
+    run["model"] = model_identity(source.path);
+    run["lowbit"] = LOWBIT_VERSION;
+    store.emplace(resume_dir, run);
+  }
   auto progress = [](const ptq::CalibrationProgress& p) {
-    log_info("calibrate: block ", p.block, "/", p.blocks, " (", static_cast<int64_t>(p.seconds),
-             " s, ETA ", static_cast<int64_t>(p.eta_seconds), " s), largest relative output error ",
-             p.worst_error, " (", p.worst_layer, ")");
+    log_info("calibrate: block ", p.block, "/", p.blocks, p.resumed ? " resumed" : "", " (",
+             static_cast<int64_t>(p.seconds), " s, ETA ", static_cast<int64_t>(p.eta_seconds),
+             " s), largest relative output error ", p.worst_error, " (", p.worst_layer, ")");
+    kill_if_asked(p.block);
   };
-  return ptq::quantize_calibrated(source, options, windows, calibration, ctx, progress);
+  return ptq::quantize_calibrated(source, options, windows, calibration, ctx, progress,
+                                  store ? &*store : nullptr);
 }
 
 nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
@@ -77,12 +127,7 @@ nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
   double error = 0, rtn = 0;
   int64_t better = 0;
   for (const ptq::LayerReport& r : model.report) {
-    layers.push_back({{"name", r.name},
-                      {"method", r.method},
-                      {"relative_output_error", r.error},
-                      {"rtn_relative_output_error", r.rtn_error},
-                      {"damp", r.damp},
-                      {"rtn_fallback", r.rtn_fallback}});
+    layers.push_back(ptq::to_json(r));
     error += r.error;
     rtn += r.rtn_error;
     better += r.error < r.rtn_error ? 1 : 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -25,17 +26,23 @@ struct CalibrationFlags {
   double damp = 0.01;
   int64_t block_size = 128;
   bool act_order = false;
+  bool mse_clip = false;
 };
 
-// --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order.
+// --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
+// --mse-clip.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
 
 // Quantizes `source` as `options` says: RTN/HQQ directly, GPTQ on calibration windows drawn
 // from flags.calib (tokenized with the model's tokenizer). Throws InvalidArgument naming --calib
 // when a calibrated scheme has no --calib, or --calib is given for a scheme that ignores it.
+// With a `resume_dir`, calibrated runs keep their finished blocks there (ptq/block_store.h)
+// and take the ones an earlier, killed run of the same job left; the caller removes it once
+// its output is written.
 ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const ptq::QuantizeOptions& options,
-                                         const CalibrationFlags& flags, kernels::ExecContext& ctx);
+                                         const CalibrationFlags& flags, kernels::ExecContext& ctx,
+                                         const std::filesystem::path& resume_dir = {});
 
 // The --report document: per linear layer, the method's and RTN's relative output error.
 nlohmann::json layer_report_json(const ptq::CalibratedModel& model,

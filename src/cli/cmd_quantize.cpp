@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "cli/subcommands.h"
 #include "io/checkpoint.h"
+#include "ptq/block_store.h"
 #include "ptq/quantize_model.h"
 #include "util/atomic_file.h"
 #include "util/check.h"
@@ -26,6 +27,13 @@ struct QuantizeArgs {
   bool json = false;
 };
 
+// OUT.partial: where a calibrated run keeps its finished blocks until OUT is written.
+std::filesystem::path partial_run_dir(const std::string& out) {
+  std::filesystem::path p = std::filesystem::path(out).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "dir/" names "dir"
+  return p.string() + ".partial";
+}
+
 int run_quantize(const QuantizeArgs& a) {
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   LB_CHECK_ARG(!quantize.empty(),
@@ -34,6 +42,9 @@ int run_quantize(const QuantizeArgs& a) {
                "--report needs a calibrated scheme (gptq-*) and --calib: the errors are measured "
                "on the calibration inputs");
   check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
+  const std::filesystem::path resume_dir =
+      ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
+  if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
   if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
     log_warning("the checkpoint gets no tokenizer: ", problem);
@@ -41,7 +52,18 @@ int run_quantize(const QuantizeArgs& a) {
   const std::string baseline = check_requantize(source, a.scheme);
   kernels::ExecContext ctx = make_context(a.model);
   Timer timer;
-  ptq::CalibratedModel calibrated = quantize_with_flags(source, quantize, a.calibration, ctx);
+  // Calibrated runs keep finished blocks beside the output (resume_dir), so a killed run
+  // resumes.
+  ptq::CalibratedModel calibrated;
+  try {
+    calibrated = quantize_with_flags(source, quantize, a.calibration, ctx, resume_dir);
+  } catch (...) {
+    std::error_code ec;
+    if (!resume_dir.empty() && std::filesystem::exists(resume_dir / "manifest.json", ec))
+      log_info("finished blocks are kept in ", resume_dir.string(),
+               "; the same command resumes from them");
+    throw;
+  }
   ptq::QuantizedModel& q = calibrated.model;
   if (!a.report.empty())
     write_file_atomic(a.report, layer_report_json(calibrated, quantize).dump(2) + "\n");
@@ -60,6 +82,11 @@ int run_quantize(const QuantizeArgs& a) {
         if (tokenizer) tokenizer->save(dir);
       },
       a.force);
+  if (!resume_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(resume_dir, ec);
+    if (ec) log_warning("could not remove ", resume_dir.string(), ": ", ec.message());
+  }
   const double seconds = timer.seconds();
   if (a.json) {
     print_json({{"out", a.out},

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include "kernels/kernels.h"
 #include "model/block_forward.h"
@@ -44,10 +47,12 @@ bool needs_calibration(const QuantizeOptions& options) {
          (options.linear->algorithm == "gptq" || options.linear->algorithm == "awq");
 }
 
-CalibratedModel quantize_calibrated(
-    const ModelSource& source, const QuantizeOptions& options,
-    const std::vector<std::vector<int32_t>>& windows, const CalibrationOptions& calibration,
-    kernels::ExecContext& ctx, const std::function<void(const CalibrationProgress&)>& progress) {
+CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOptions& options,
+                                    const std::vector<std::vector<int32_t>>& windows,
+                                    const CalibrationOptions& calibration,
+                                    kernels::ExecContext& ctx,
+                                    const std::function<void(const CalibrationProgress&)>& progress,
+                                    const BlockStore* store) {
   LB_CHECK_ARG(options.linear.has_value(), "calibration needs a linear scheme");
   const quant::Scheme& scheme = *options.linear;
   LB_CHECK_ARG(scheme.algorithm == "gptq" || scheme.algorithm == "awq", "scheme ", scheme.name,
@@ -93,90 +98,130 @@ CalibratedModel quantize_calibrated(
   CalibratedModel result;
   TensorMap quantized;  // the block linears, by name
   Timer timer;
+  double work_seconds = 0;  // spent on blocks quantized in this run (not resumed), for the ETA
+  int64_t worked_blocks = 0;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const model::BlockWeights block = model::bind_block(c, source.tensors, l);
-    std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
-    for (int i = 0; i < model::kLinearInputs; ++i)
-      stats[static_cast<size_t>(i)] =
-          std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
-                                       samples * seq_len, calibration.max_sample_rows);
-    const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
-                                               int64_t rows, int64_t) {
-      stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
-    };
-    // Pass 1: the block as stored, observed; its outputs are not kept.
-    for (int64_t s = 0; s < samples; ++s) {
-      std::copy_n(hidden.begin() + s * seq_len * dim, seq_len * dim, x.begin());
-      model::run_block(c, block, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
-                       &observer);
-    }
-    // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
-    // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
-    model::BlockWeights qblock = block;
     const std::vector<std::string> names = model::linear_tensor_names(l);
-    std::array<std::vector<double>, model::kLinearInputs> hessians;
-    for (int i = 0; i < model::kLinearInputs; ++i)
-      hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
-    AwqBlockResult awq_result;
-    if (awq) {
-      std::array<const InputStats*, 4> views;
-      for (size_t i = 0; i < 4; ++i) views[i] = stats[i].get();
-      awq_result = quantize_awq_block(c, block, views, scheme.format, calibration.awq);
-      qblock.attn_norm = awq_result.attn_norm;
-      qblock.ffn_norm = awq_result.ffn_norm;
-      const auto norm_tensor = [&](const std::vector<float>& v) {
-        return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
-                                      Buffer::copy_of(v.data(), v.size() * sizeof(float)));
-      };
-      const std::string prefix = concat("model.layers.", l, ".");
-      quantized.add(prefix + "input_layernorm.weight", norm_tensor(awq_result.attn_norm));
-      quantized.add(prefix + "post_attention_layernorm.weight", norm_tensor(awq_result.ffn_norm));
-    }
+    const std::string prefix = concat("model.layers.", l, ".");
+    const std::string attn_norm_name = prefix + "input_layernorm.weight";
+    const std::string ffn_norm_name = prefix + "post_attention_layernorm.weight";
+    model::BlockWeights qblock = block;
+    TensorMap block_tensors;  // what this block contributes to the output
+    std::vector<LayerReport> block_report;
     CalibrationProgress p;
-    for (int i = 0; i < 7; ++i) {
-      const std::string& name = names[static_cast<size_t>(i)];
-      const std::vector<double>& h = hessians[static_cast<size_t>(model::linear_input_of(i))];
-      const QuantizedTensor& stored = source.tensors.at(name);
-      const std::vector<float> w = kernels::dequantize_all(stored);
-      const int64_t rows = stored.rows(), cols = stored.cols();
-      LayerReport r;
-      r.name = name;
-      r.method = scheme.algorithm;
-      QuantizedTensor q;
+    const double block_start = timer.seconds();
+    std::optional<StoredBlock> stored;
+    if (store) {
+      std::map<std::string, Shape> expected;
+      for (const std::string& name : names) expected[name] = source.tensors.at(name).shape;
       if (awq) {
-        q = std::move(awq_result.linears[static_cast<size_t>(i)]);
-        r.error = relative_output_error(
-            w.data(), awq_result.effective[static_cast<size_t>(i)].data(), rows, cols, h.data());
-      } else {
-        quant::GptqResult g =
-            quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format, gptq, name);
-        r.damp = g.damp;
-        r.rtn_fallback = g.rtn_fallback;
-        q = std::move(g.weight);
-        r.error = relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols,
-                                        h.data());
+        expected[attn_norm_name] = {dim};
+        expected[ffn_norm_name] = {dim};
       }
-      const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
-      r.rtn_error = relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols,
+      stored = store->load(l, expected, scheme.format);
+    }
+    if (stored) {
+      block_tensors = std::move(stored->tensors);
+      block_report = std::move(stored->report);
+      if (awq) {
+        qblock.attn_norm = kernels::dequantize_all(block_tensors.at(attn_norm_name));
+        qblock.ffn_norm = kernels::dequantize_all(block_tensors.at(ffn_norm_name));
+      }
+      for (int i = 0; i < 7; ++i)
+        *linear_slot(qblock, i) = block_tensors.at(names[static_cast<size_t>(i)]);
+      p.resumed = true;
+    } else {
+      std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
+      for (int i = 0; i < model::kLinearInputs; ++i)
+        stats[static_cast<size_t>(i)] =
+            std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
+                                         samples * seq_len, calibration.max_sample_rows);
+      const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
+                                                 int64_t rows, int64_t) {
+        stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+      };
+      // Pass 1: the block as stored, observed; its outputs are not kept.
+      for (int64_t s = 0; s < samples; ++s) {
+        std::copy_n(hidden.begin() + s * seq_len * dim, seq_len * dim, x.begin());
+        model::run_block(c, block, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
+                         &observer);
+      }
+      // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
+      // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
+      std::array<std::vector<double>, model::kLinearInputs> hessians;
+      for (int i = 0; i < model::kLinearInputs; ++i)
+        hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
+      AwqBlockResult awq_result;
+      if (awq) {
+        std::array<const InputStats*, 4> views;
+        for (size_t i = 0; i < 4; ++i) views[i] = stats[i].get();
+        awq_result = quantize_awq_block(c, block, views, scheme.format, calibration.awq);
+        qblock.attn_norm = awq_result.attn_norm;
+        qblock.ffn_norm = awq_result.ffn_norm;
+        const auto norm_tensor = [&](const std::vector<float>& v) {
+          return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
+                                        Buffer::copy_of(v.data(), v.size() * sizeof(float)));
+        };
+        block_tensors.add(attn_norm_name, norm_tensor(awq_result.attn_norm));
+        block_tensors.add(ffn_norm_name, norm_tensor(awq_result.ffn_norm));
+      }
+      for (int i = 0; i < 7; ++i) {
+        const std::string& name = names[static_cast<size_t>(i)];
+        const std::vector<double>& h = hessians[static_cast<size_t>(model::linear_input_of(i))];
+        const QuantizedTensor& stored_weight = source.tensors.at(name);
+        const std::vector<float> w = kernels::dequantize_all(stored_weight);
+        const int64_t rows = stored_weight.rows(), cols = stored_weight.cols();
+        LayerReport r;
+        r.name = name;
+        r.method = scheme.algorithm;
+        QuantizedTensor q;
+        if (awq) {
+          q = std::move(awq_result.linears[static_cast<size_t>(i)]);
+          r.error = relative_output_error(
+              w.data(), awq_result.effective[static_cast<size_t>(i)].data(), rows, cols, h.data());
+        } else {
+          quant::GptqResult g =
+              quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format, gptq, name);
+          r.damp = g.damp;
+          r.rtn_fallback = g.rtn_fallback;
+          q = std::move(g.weight);
+          r.error = relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols,
                                           h.data());
+        }
+        const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
+        r.rtn_error = relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows,
+                                            cols, h.data());
+        block_report.push_back(r);
+        *linear_slot(qblock, i) = q;
+        block_tensors.add(name, std::move(q));
+      }
+      if (store) store->save(l, block_tensors, block_report);
+    }
+    for (const LayerReport& r : block_report) {
       if (r.error >= p.worst_error) {
         p.worst_error = r.error;
         p.worst_layer = r.name;
       }
       result.report.push_back(r);
-      *linear_slot(qblock, i) = q;
-      quantized.add(name, std::move(q));
     }
+    for (const std::string& name : block_tensors.names())
+      quantized.add(name, block_tensors.at(name));
     // Pass 2: the quantized block's outputs feed the next block.
     for (int64_t s = 0; s < samples; ++s)
       model::run_block(c, qblock, inv_freq, l, 0, &hidden[static_cast<size_t>(s * seq_len * dim)],
                        seq_len, 0, cache, scratch, ctx);
+    if (!p.resumed) {
+      work_seconds += timer.seconds() - block_start;
+      ++worked_blocks;
+    }
     if (progress) {
       p.block = l + 1;
       p.blocks = c.n_layers;
       p.seconds = timer.seconds();
-      p.eta_seconds =
-          p.seconds / static_cast<double>(l + 1) * static_cast<double>(c.n_layers - l - 1);
+      p.eta_seconds = worked_blocks == 0 ? 0.0
+                                         : work_seconds / static_cast<double>(worked_blocks) *
+                                               static_cast<double>(c.n_layers - l - 1);
       progress(p);
     }
   }
@@ -205,8 +250,49 @@ CalibratedModel quantize_calibrated(
     q["calibration"]["damp"] = calibration.gptq.damp;
     q["calibration"]["act_order"] = calibration.gptq.act_order;
     q["calibration"]["block_size"] = calibration.gptq.block_size;
+    q["calibration"]["mse_clip"] = calibration.gptq.mse_clip;
   }
   return result;
+}
+
+nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
+                                       const std::vector<std::vector<int32_t>>& windows,
+                                       const CalibrationOptions& calibration) {
+  // FNV-1a over the window lengths and token ids: the windows stand for the calibration text,
+  // its tokenization, --calib-samples, --calib-seq-len and --seed at once.
+  uint64_t hash = 0xcbf29ce484222325ull;
+  const auto mix = [&](uint64_t v) {
+    for (int b = 0; b < 8; ++b) {
+      hash ^= (v >> (8 * b)) & 0xffu;
+      hash *= 0x100000001b3ull;
+    }
+  };
+  for (const auto& w : windows) {
+    mix(w.size());
+    for (const int32_t t : w) mix(static_cast<uint32_t>(t));
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  const quant::GptqOptions& g = calibration.gptq;
+  const quant::AwqOptions& a = calibration.awq;
+  return {{"scheme", options.name()},
+          {"windows", windows.size()},
+          {"window_tokens", windows.empty() ? 0 : windows[0].size()},
+          {"windows_fnv1a", hex},
+          {"gptq",
+           {{"damp", g.damp},
+            {"max_damp_raises", g.max_damp_raises},
+            {"block_size", g.block_size},
+            {"act_order", g.act_order},
+            {"static_groups", g.static_groups},
+            {"mse_clip", g.mse_clip},
+            {"double_precision", g.double_precision}}},
+          {"awq",
+           {{"n_grid", a.n_grid},
+            {"max_shrink", a.max_shrink},
+            {"clip_grid", a.clip_grid},
+            {"clip_max_rows", a.clip_max_rows}}},
+          {"max_sample_rows", calibration.max_sample_rows}};
 }
 
 }  // namespace lowbit::ptq

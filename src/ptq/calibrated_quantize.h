@@ -15,6 +15,8 @@
 
 #include "io/model_source.h"
 #include "kernels/exec_context.h"
+#include "ptq/block_store.h"
+#include "ptq/layer_report.h"
 #include "ptq/quantize_model.h"
 #include "quant/awq.h"
 #include "quant/gptq.h"
@@ -27,22 +29,12 @@ struct CalibrationOptions {
   int64_t max_sample_rows = 4096;  // input rows kept per linear input for searches
 };
 
-// Per linear layer: the relative output error ||W X - Q X||^2 / ||W X||^2 on the calibration
-// rows, for the chosen method and for RTN in the same format.
-struct LayerReport {
-  std::string name;
-  std::string method;
-  double error = 0;
-  double rtn_error = 0;
-  double damp = 0;  // GPTQ: relative dampening that factorized
-  bool rtn_fallback = false;
-};
-
 struct CalibrationProgress {
   int64_t block = 0, blocks = 0;  // blocks done, total
   double seconds = 0, eta_seconds = 0;
   std::string worst_layer;  // the block's linear with the largest relative output error
   double worst_error = 0;
+  bool resumed = false;  // the block was taken from the BlockStore, not quantized again
 };
 
 struct CalibratedModel {
@@ -53,11 +45,20 @@ struct CalibratedModel {
 // Quantizes `source` with the calibrated algorithm of options.linear (gptq or awq) on `windows`
 // (each a run of token ids of one length; see calibration_windows). The head and embedding get
 // options.head / options.embed by RTN afterwards. Deterministic at any thread count.
+// With a `store`, each finished block is saved there, and blocks it already holds for this
+// run are taken from it (their outputs recomputed from the stored quantized weights), so a
+// resumed run gives the same result as an uninterrupted one, bit for bit.
 CalibratedModel quantize_calibrated(
     const ModelSource& source, const QuantizeOptions& options,
     const std::vector<std::vector<int32_t>>& windows, const CalibrationOptions& calibration,
-    kernels::ExecContext& ctx,
-    const std::function<void(const CalibrationProgress&)>& progress = {});
+    kernels::ExecContext& ctx, const std::function<void(const CalibrationProgress&)>& progress = {},
+    const BlockStore* store = nullptr);
+
+// What the result of quantize_calibrated depends on besides the model's tensors: scheme,
+// targets, a hash of the token windows and the algorithm's options (a BlockStore fingerprint).
+nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
+                                       const std::vector<std::vector<int32_t>>& windows,
+                                       const CalibrationOptions& calibration);
 
 // True when `options` needs calibration data (its linear scheme is gptq or awq).
 bool needs_calibration(const QuantizeOptions& options);

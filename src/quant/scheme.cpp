@@ -97,6 +97,7 @@ std::optional<Scheme> integer_scheme(std::string_view name) {
 Scheme find_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
     if (s.name == name) return s;
+  if (std::optional<Scheme> composed = integer_scheme(name)) return *composed;
   for (const AlgorithmPrefix& prefix : algorithm_prefixes()) {
     const std::string lead = prefix.algorithm + "-";
     if (!name.starts_with(lead)) continue;

@@ -22,9 +22,9 @@ struct Scheme {
 // Every built-in scheme, in display order.
 const std::vector<Scheme>& builtin_schemes();
 
-// The scheme called `name`: a built-in, or `<algorithm>-<w>` with algorithm gptq, awq or hqq
-// and <w> any integer weight scheme (a built-in such as w4g128 or a composed name such as
-// w4g96-sym, w5t, w6): the format of <w> with that algorithm. HQQ needs an asymmetric <w>.
+// The scheme called `name`: a built-in, an integer scheme named as compose_scheme names it
+// (w4g96-sym, w5t-sym, w6, w3g16), or `<algorithm>-<w>` with algorithm gptq, awq or hqq and <w>
+// any integer weight scheme: the format of <w> with that algorithm. HQQ needs an asymmetric <w>.
 // Throws InvalidArgument ("unknown scheme 'x'; run `lowbit schemes`", or why a calibrated
 // name's base is refused).
 Scheme find_scheme(std::string_view name);

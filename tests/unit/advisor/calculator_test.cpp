@@ -101,7 +101,7 @@ TEST(Calculator, EveryBuiltinSchemeIsEstimated) {
     EXPECT_NEAR(e.total_bytes, e.weight_bytes + e.scale_overhead_bytes + e.unquantized_bytes, 1);
     EXPECT_GT(e.min_decode_ms, 0) << e.scheme;
   }
-  EXPECT_THROW(c.scheme("w5g7"), InvalidArgument);
+  EXPECT_THROW(c.scheme("w5x7"), InvalidArgument);
 }
 
 TEST(Calculator, RejectsBadContextAndPrompt) {

@@ -14,9 +14,9 @@ void write(const std::filesystem::path& p, const std::string& bytes) { write_byt
 TEST(CliErrors, UnknownSchemeAndFlags) {
   LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
   TempDir tmp;
-  expect_one_line_error(run_lowbit("quantize --model " + bin.string() + " --scheme w5g7 --out " +
+  expect_one_line_error(run_lowbit("quantize --model " + bin.string() + " --scheme w5x7 --out " +
                                    (tmp.path() / "q").string()),
-                        2, "unknown scheme 'w5g7'");
+                        2, "unknown scheme 'w5x7'");
   EXPECT_FALSE(std::filesystem::exists(tmp.path() / "q"));
   expect_one_line_error(
       run_lowbit("eval --model " + bin.string() + " --text " + bin.string() + " --bogus"), 2,

@@ -75,7 +75,7 @@ TEST(SweepCli, BadSchemeOrPlotNameFailsBeforeAnyWork) {
   LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
   LB_REQUIRE_DATA(text, "eval/tinystories_valid_part1.txt");
   const std::string base = "sweep --model " + bin.string() + " --text " + text.string();
-  expect_one_line_error(run_lowbit(base + " --schemes w8,w5g7"), 2, "w5g7");
+  expect_one_line_error(run_lowbit(base + " --schemes w8,w5x7"), 2, "w5x7");
   expect_one_line_error(run_lowbit(base + " --plot out.png"), 2, "--plot");
 }
 

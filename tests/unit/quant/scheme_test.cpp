@@ -40,13 +40,26 @@ TEST(Scheme, BuiltinFormatsMatchTheirNames) {
   EXPECT_EQ(find_scheme("bf16").format.kind, QuantKind::bf16);
 }
 
+TEST(Scheme, ComposedIntegerNamesAreSchemesToo) {
+  // The names compose_scheme gives (and gptq-/awq-/hqq- accept) work on their own.
+  EXPECT_EQ(find_scheme("w4g16").format, QuantFormat::affine(4, 16, false));
+  EXPECT_EQ(find_scheme("w4g16").name, "w4g16");
+  EXPECT_EQ(find_scheme("w3g64-sym").format, QuantFormat::affine(3, 64, true));
+  EXPECT_EQ(find_scheme("w6-asym").format, QuantFormat::affine(6, kPerChannel, false));
+  EXPECT_EQ(find_scheme("w5t-sym").format, QuantFormat::affine(5, kPerTensor, true));
+  EXPECT_THROW(find_scheme("w5t"), InvalidArgument);  // per-tensor names state their symmetry
+  EXPECT_EQ(find_scheme("w4g16").algorithm, "rtn");
+  EXPECT_THROW(find_scheme("w04g16"), InvalidArgument);  // not the canonical spelling
+  EXPECT_THROW(find_scheme("w9g16"), InvalidArgument);
+}
+
 TEST(Scheme, UnknownNameErrorNamesItAndPointsAtTheList) {
   try {
-    find_scheme("w5g7");
+    find_scheme("w5x7");
     FAIL() << "no error";
   } catch (const InvalidArgument& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("'w5g7'"), std::string::npos) << message;
+    EXPECT_NE(message.find("'w5x7'"), std::string::npos) << message;
     EXPECT_NE(message.find("lowbit schemes"), std::string::npos) << message;
   }
 }

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// `quantize` with calibrated schemes from the command line: a run killed mid-way (SIGKILL, no
+// cleanup) resumes from its finished blocks and writes exactly what an uninterrupted run
+// writes; damaged or foreign leftovers are never trusted; bad calibration text is refused with
+// one line naming --calib.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "testing/test_data.h"
+#include "util/atomic_file.h"
+
+namespace lowbit::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Fixture {
+  TempDir tmp;
+  fs::path hf = tmp.path() / "hf";
+  fs::path calib = tmp.path() / "calib.txt";
+
+  Fixture() {
+    const CommandResult r = run_lowbit("synth --preset tiny --layers 4 --out " + hf.string());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const char* words[] = {"the", "river", "king", "stone", "light", "over", "green", "market"};
+    std::mt19937 gen(5);
+    std::ofstream text(calib);
+    for (int i = 0; i < 2000; ++i) text << words[gen() % 8] << (i % 17 == 16 ? ".\n" : " ");
+  }
+
+  CommandResult quantize(const std::string& scheme, const fs::path& out,
+                         const std::string& extra = "") const {
+    return run_lowbit("quantize --model " + hf.string() + " --scheme " + scheme + " --calib " +
+                      calib.string() + " --calib-samples 4 --calib-seq-len 64 --out " +
+                      out.string() + " " + extra);
+  }
+};
+
+// Runs `quantize` with the fault-injection hook that SIGKILLs it after `blocks` blocks.
+CommandResult quantize_killed_after(const Fixture& f, const std::string& scheme,
+                                    const fs::path& out, int blocks,
+                                    const std::string& extra = "") {
+  setenv("LOWBIT_CALIB_KILL_AFTER_BLOCK", std::to_string(blocks).c_str(), 1);
+  CommandResult r = f.quantize(scheme, out, extra);
+  unsetenv("LOWBIT_CALIB_KILL_AFTER_BLOCK");
+  return r;
+}
+
+int count(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+fs::path partial(const fs::path& out) { return out.string() + ".partial"; }
+
+TEST(CalibrationResume, AKilledRunResumesAndWritesWhatAnUninterruptedRunWrites) {
+  Fixture f;
+  for (const std::string scheme : {"gptq-w4g16", "awq-w3g16"}) {
+    const fs::path whole = f.tmp.path() / (scheme + "-whole");
+    const fs::path resumed = f.tmp.path() / (scheme + "-resumed");
+    const CommandResult a = f.quantize(scheme, whole, "--report " + (whole.string() + ".json"));
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_FALSE(fs::exists(partial(whole)));
+
+    const CommandResult killed = quantize_killed_after(f, scheme, resumed, 2);
+    EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
+    EXPECT_FALSE(fs::exists(resumed));
+    EXPECT_TRUE(fs::is_directory(partial(resumed) / "block-0000"));
+    EXPECT_TRUE(fs::is_directory(partial(resumed) / "block-0001"));
+    EXPECT_FALSE(fs::exists(partial(resumed) / "block-0002"));
+
+    const CommandResult b = f.quantize(scheme, resumed, "--report " + (resumed.string() + ".json"));
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_EQ(count(b.err, " resumed "), 2) << b.err;
+    EXPECT_FALSE(fs::exists(partial(resumed)));
+    EXPECT_EQ(read_file(whole / "model.safetensors"), read_file(resumed / "model.safetensors"))
+        << scheme;
+    // The report covers every layer, resumed ones included.
+    EXPECT_EQ(read_file(whole.string() + ".json"), read_file(resumed.string() + ".json"));
+  }
+}
+
+TEST(CalibrationResume, DamagedBlocksAreQuantizedAgain) {
+  Fixture f;
+  const fs::path whole = f.tmp.path() / "whole", out = f.tmp.path() / "out";
+  ASSERT_EQ(f.quantize("gptq-w4g16", whole).exit_code, 0);
+  ASSERT_EQ(quantize_killed_after(f, "gptq-w4g16", out, 3).exit_code, 128 + 9);
+  // Block 0 truncated, block 1's manifest entry points at another block.
+  const fs::path st = partial(out) / "block-0000" / "model.safetensors";
+  const std::string bytes = read_file(st);
+  write_file_atomic(st, bytes.substr(0, bytes.size() / 2));
+  fs::remove_all(partial(out) / "block-0001");
+  fs::copy(partial(out) / "block-0002", partial(out) / "block-0001");
+  const CommandResult r = f.quantize("gptq-w4g16", out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("not reusing " + (partial(out) / "block-0000").string()), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("holds another block"), std::string::npos) << r.err;
+  EXPECT_EQ(count(r.err, " resumed "), 1) << r.err;  // block 2 only
+  EXPECT_EQ(read_file(whole / "model.safetensors"), read_file(out / "model.safetensors"));
+}
+
+TEST(CalibrationResume, BlocksOfAnotherRunAreNotReused) {
+  Fixture f;
+  const fs::path out = f.tmp.path() / "out", other = f.tmp.path() / "other";
+  ASSERT_EQ(quantize_killed_after(f, "gptq-w4g16", out, 2).exit_code, 128 + 9);
+  // Another seed draws other windows: the finished blocks no longer apply.
+  const CommandResult r = f.quantize("gptq-w4g16", out, "--seed 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("holds blocks of a different run"), std::string::npos) << r.err;
+  EXPECT_EQ(count(r.err, " resumed "), 0) << r.err;
+  ASSERT_EQ(f.quantize("gptq-w4g16", other, "--seed 1").exit_code, 0);
+  EXPECT_EQ(read_file(other / "model.safetensors"), read_file(out / "model.safetensors"));
+}
+
+TEST(CalibrationResume, AForeignDirectoryAtThePartialPathIsRefusedUntouched) {
+  Fixture f;
+  const fs::path out = f.tmp.path() / "out";
+  fs::create_directories(partial(out));
+  std::ofstream(partial(out) / "thesis.tex") << "precious";
+  const CommandResult r = f.quantize("gptq-w4g16", out);
+  expect_one_line_error(r, 2, "is not a lowbit partial-run directory");
+  EXPECT_EQ(read_file(partial(out) / "thesis.tex"), "precious");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(CalibrationCli, BadCalibrationTextIsRefusedNamingCalib) {
+  Fixture f;
+  const fs::path out = f.tmp.path() / "out";
+  const fs::path empty = f.tmp.path() / "empty.txt", short_text = f.tmp.path() / "short.txt",
+                 latin1 = f.tmp.path() / "latin1.txt";
+  write_bytes(empty, "");
+  write_bytes(short_text, "A few words only.");
+  write_bytes(latin1, "caf\xe9 au lait, " + std::string(400, 'x'));
+  const std::string base =
+      "quantize --model " + f.hf.string() + " --scheme gptq-w4g16 --out " + out.string() + " ";
+  expect_one_line_error(run_lowbit(base + "--calib " + empty.string()), 3, "the file is empty");
+  expect_one_line_error(run_lowbit(base + "--calib " + short_text.string() + " --calib-seq-len 64"),
+                        2, "fewer than one window of 64 (--calib-seq-len)");
+  expect_one_line_error(run_lowbit(base + "--calib " + latin1.string()), 3, "not UTF-8");
+  expect_one_line_error(run_lowbit(base + "--calib " + f.tmp.path().string()), 2, "is a directory");
+  expect_one_line_error(run_lowbit(base), 2, "needs calibration text: give --calib FILE");
+  expect_one_line_error(run_lowbit("quantize --model " + f.hf.string() + " --scheme w8 --out " +
+                                   out.string() + " --calib " + f.calib.string()),
+                        2, "does not use calibration data");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(partial(out)));
+}
+
+}  // namespace
+}  // namespace lowbit::testing
