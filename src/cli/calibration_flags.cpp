@@ -95,9 +95,11 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   const std::string text = eval::read_text_file(flags.calib, "--calib");
   const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/false);
   const int64_t seq_len = std::min(flags.seq_len, config.max_seq_len);
-  const auto windows = ptq::calibration_windows(tokens, flags.samples, seq_len, flags.seed);
-  log_info("calibrate: ", windows.size(), " windows of ", seq_len, " tokens from ", flags.calib,
-           " (", tokens.size(), " tokens, seed ", flags.seed, ")");
+  const auto windows =
+      ptq::calibration_windows(tokens, flags.samples, seq_len, flags.seed, tokenizer.bos_id());
+  log_info("calibrate: ", windows.size(), " windows of ", seq_len, " tokens",
+           tokenizer.bos_id() >= 0 ? " (BOS first)" : "", " from ", flags.calib, " (",
+           tokens.size(), " tokens, seed ", flags.seed, ")");
   ptq::CalibrationOptions calibration;
   calibration.gptq.damp = flags.damp;
   calibration.gptq.block_size = flags.block_size;

@@ -47,6 +47,23 @@ TEST(CalibrationWindows, DeterministicInRangeAndRefusesShortText) {
   EXPECT_EQ(calibration_windows(tokens, 3, 1000, 0)[2].front(), 0);  // one possible start
 }
 
+TEST(CalibrationWindows, BosLeadsEveryWindowFollowedByConsecutiveText) {
+  std::vector<int32_t> tokens(1000);
+  for (int i = 0; i < 1000; ++i) tokens[static_cast<size_t>(i)] = i + 10;
+  const auto windows = calibration_windows(tokens, 32, 100, 4, /*bos_id=*/1);
+  ASSERT_EQ(windows.size(), 32u);
+  for (const auto& w : windows) {
+    ASSERT_EQ(w.size(), 100u);
+    EXPECT_EQ(w[0], 1);
+    for (size_t i = 2; i < w.size(); ++i) EXPECT_EQ(w[i], w[i - 1] + 1);
+    EXPECT_GE(w[1], 10);
+    EXPECT_LE(w.back(), 1009);
+  }
+  // With the BOS slot, 1000 text tokens fill a window of 1001.
+  EXPECT_EQ(calibration_windows(tokens, 2, 1001, 0, 1)[1][1], 10);
+  EXPECT_THROW(calibration_windows(tokens, 2, 1002, 0, 1), InvalidArgument);
+}
+
 TEST(InputStats, HessianMomentsAndSamplesMatchADirectComputation) {
   const int64_t rows = 300, cols = 70;
   std::vector<float> x(static_cast<size_t>(rows * cols));
