@@ -32,26 +32,30 @@
 namespace lowbit::quant {
 namespace {
 
-// Squared error of x[0, n) on grid p.
-double grid_error(const float* x, int64_t n, const AffineParams& p) {
+// Squared error of x[0, n) on grid p, each value's weighted by its input's importance
+// diag(H)_j (the expected squared input of that column: an error on a column the layer barely
+// reads costs little), as an importance matrix weighs llama.cpp's block scale search.
+double grid_error(const float* x, int64_t n, const AffineParams& p, const double* importance) {
   double err = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const double d = static_cast<double>(x[i]) - affine_value(affine_code(x[i], p), p);
-    err += d * d;
+    err += importance[i] * d * d;
   }
   return err;
 }
 
-// The grid of one group: min/max (RTN's grid), or with mse_clip the best of 80 shrunk ranges.
-AffineParams group_params(const float* x, int64_t n, const QuantFormat& f, bool mse_clip) {
+// The grid of one group: min/max (RTN's grid), or with mse_clip the best of 80 shrunk ranges
+// by importance-weighted squared error.
+AffineParams group_params(const float* x, int64_t n, const QuantFormat& f, bool mse_clip,
+                          const double* importance) {
   const MinMax range = min_max(x, n);
   AffineParams best = affine_params(f, range.min, range.max);
   if (!mse_clip) return best;
-  double best_err = grid_error(x, n, best);
+  double best_err = grid_error(x, n, best, importance);
   for (int i = 1; i < 80; ++i) {
     const float shrink = 1.0f - static_cast<float>(i) / 100.0f;
     const AffineParams p = affine_params(f, shrink * range.min, shrink * range.max);
-    const double err = grid_error(x, n, p);
+    const double err = grid_error(x, n, p, importance);
     if (err < best_err) {
       best_err = err;
       best = p;
@@ -90,11 +94,12 @@ struct Sweep {
   const Layout& layout;
   const QuantFormat& format;
   const GptqOptions& options;
-  const std::vector<int64_t>& perm;   // sweep position -> original column
-  std::vector<T> w;                   // [rows, cols] in sweep order, updated in place
-  std::vector<T> u;                   // [cols, cols] upper factor of H^-1, sweep order
-  std::vector<AffineParams>& params;  // [rows * groups_per_row], original group order
-  std::vector<uint8_t> codes;         // [rows, cols] original column order
+  const std::vector<int64_t>& perm;       // sweep position -> original column
+  const std::vector<double>& importance;  // diag(H), original column order
+  std::vector<T> w;                       // [rows, cols] in sweep order, updated in place
+  std::vector<T> u;                       // [cols, cols] upper factor of H^-1, sweep order
+  std::vector<AffineParams>& params;      // [rows * groups_per_row], original group order
+  std::vector<uint8_t> codes;             // [rows, cols] original column order
   std::vector<double> row_loss;
 
   // Sweeps columns [i1, i2) of rows [r0, r1), updating only inside [i1, i2); err[r * ld + c -
@@ -102,6 +107,7 @@ struct Sweep {
   void sweep_rows(int64_t r0, int64_t r1, int64_t i1, int64_t i2, T* err, int64_t ld) {
     const int64_t cols = layout.cols;
     std::vector<float> group_values(static_cast<size_t>(layout.group));
+    std::vector<double> group_importance(static_cast<size_t>(layout.group));
     for (int64_t r = r0; r < r1; ++r) {
       T* wr = w.data() + r * cols;
       T* er = err + r * ld;
@@ -112,9 +118,13 @@ struct Sweep {
             params[static_cast<size_t>(r * layout.groups_per_row + orig / layout.group)];
         if (layout.dynamic && c % layout.group == 0) {
           const int64_t n = std::min(layout.group, cols - c);
-          for (int64_t j = 0; j < n; ++j)
+          for (int64_t j = 0; j < n; ++j) {
             group_values[static_cast<size_t>(j)] = static_cast<float>(wr[c + j]);
-          p = group_params(group_values.data(), n, format, options.mse_clip);
+            group_importance[static_cast<size_t>(j)] =
+                importance[static_cast<size_t>(perm[static_cast<size_t>(c + j)])];
+          }
+          p = group_params(group_values.data(), n, format, options.mse_clip,
+                           group_importance.data());
         }
         const uint8_t q = affine_code(static_cast<float>(wr[c]), p);
         const T e =
@@ -216,16 +226,24 @@ GptqResult quantize_gptq(const float* w_in, int64_t rows, int64_t cols, const do
   const bool act_order = options.act_order;
   layout.dynamic = format.group_size > 0 && !act_order && !options.static_groups;
 
+  std::vector<double> importance(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i)
+    importance[static_cast<size_t>(i)] = h[static_cast<size_t>(i * cols + i)];
   std::vector<AffineParams> params(static_cast<size_t>(rows * layout.groups_per_row));
   if (format.group_size == kPerTensor) {
-    const AffineParams p = group_params(w.data(), rows * cols, format, options.mse_clip);
+    std::vector<double> every(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(importance.begin(), importance.end(), every.begin() + r * cols);
+    const AffineParams p =
+        group_params(w.data(), rows * cols, format, options.mse_clip, every.data());
     std::fill(params.begin(), params.end(), p);
   } else if (!layout.dynamic) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t g = 0; g < layout.groups_per_row; ++g) {
         const int64_t c0 = g * layout.group;
-        params[static_cast<size_t>(r * layout.groups_per_row + g)] = group_params(
-            w.data() + r * cols + c0, std::min(layout.group, cols - c0), format, options.mse_clip);
+        params[static_cast<size_t>(r * layout.groups_per_row + g)] =
+            group_params(w.data() + r * cols + c0, std::min(layout.group, cols - c0), format,
+                         options.mse_clip, importance.data() + c0);
       }
   }
 
@@ -251,7 +269,7 @@ GptqResult quantize_gptq(const float* w_in, int64_t rows, int64_t cols, const do
     double mean_diag = 0.0;
     for (int64_t i = 0; i < cols; ++i) mean_diag += h[static_cast<size_t>(i * cols + i)];
     mean_diag /= static_cast<double>(cols);
-    Sweep<T> s{layout, format, options, perm, {}, {}, params, {}, {}};
+    Sweep<T> s{layout, format, options, perm, importance, {}, {}, params, {}, {}};
     bool factorized = false;
     double damp = options.damp;
     for (int raise = 0; raise <= options.max_damp_raises && !factorized; ++raise, damp *= 10.0) {

@@ -224,6 +224,50 @@ TEST(Gptq, OutputErrorIsBelowRtnAt4And3And2Bits) {
   }
 }
 
+// The clip search weighs each column's error by diag(H): with a diagonal Hessian the sweep has
+// nothing to compensate, so the grid alone decides the error. A group whose one outlier sits on
+// the input the layer reads most keeps that outlier (an unweighted search would clip it to
+// serve the 31 columns that barely matter), and the search never does worse than min/max.
+TEST(Gptq, MseClipWeighsColumnsByTheirImportance) {
+  const int64_t rows = 16, cols = 128;
+  std::vector<float> w = random_weights(rows, cols, 5);
+  std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
+  for (int64_t c = 0; c < cols; ++c) h[static_cast<size_t>(c * cols + c)] = c == 0 ? 1e4 : 1.0;
+  float spread = 0;
+  for (const float v : w) spread = std::max(spread, std::fabs(v));
+  for (int64_t r = 0; r < rows; ++r) w[static_cast<size_t>(r * cols)] = 4.0f * spread;
+  const QuantFormat f = QuantFormat::affine(2, 128, false);
+  const auto weighted_error = [&](const QuantizedTensor& t) {
+    const std::vector<float> q = dequantize_reference(t);
+    double e = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const double d =
+            w[static_cast<size_t>(r * cols + c)] - q[static_cast<size_t>(r * cols + c)];
+        e += h[static_cast<size_t>(c * cols + c)] * d * d;
+      }
+    return e;
+  };
+  GptqOptions clip;
+  clip.mse_clip = true;
+  clip.static_groups = true;
+  GptqOptions plain = clip;
+  plain.mse_clip = false;
+  const GptqResult a = quantize_gptq(w.data(), rows, cols, h.data(), f, clip, "t");
+  const GptqResult b = quantize_gptq(w.data(), rows, cols, h.data(), f, plain, "t");
+  EXPECT_LE(weighted_error(a.weight), weighted_error(b.weight));
+  // A step of the unclipped grid is about 5/3 spread: the outlier keeps its value to half a
+  // step (the top of an asymmetric grid holding 0 is that close to the maximum)...
+  const std::vector<float> q = dequantize_reference(a.weight);
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_NEAR(q[static_cast<size_t>(r * cols)], 4.0f * spread, 0.9f * spread) << r;
+  // ...and an unweighted search (equal importance) picks other grids, worse by this measure.
+  std::vector<double> flat(h.size(), 0.0);
+  for (int64_t c = 0; c < cols; ++c) flat[static_cast<size_t>(c * cols + c)] = 1.0;
+  const GptqResult u = quantize_gptq(w.data(), rows, cols, flat.data(), f, clip, "t");
+  EXPECT_LT(weighted_error(a.weight), weighted_error(u.weight));
+}
+
 TEST(Gptq, DeadInputsDecodeToZero) {
   const Layer l = make_layer(8, 64, 128, 9, /*dead=*/4);
   const GptqResult r = quantize_gptq(l.w.data(), l.rows, l.cols, l.h.data(),
