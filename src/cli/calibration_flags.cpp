@@ -37,7 +37,8 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
   cmd->add_flag("--act-order", f.act_order,
                 "GPTQ: quantize columns by descending Hessian diagonal (static groups)");
   cmd->add_flag("--mse-clip", f.mse_clip,
-                "GPTQ: search each group's range for the smallest squared error");
+                "GPTQ: search each group's range for the smallest squared error weighted by the "
+                "Hessian diagonal");
 }
 
 namespace {
