@@ -53,8 +53,6 @@ class BlockStore {
   // Keeps block `layer` (atomically; an older copy is replaced).
   void save(int64_t layer, const TensorMap& tensors, const std::vector<LayerReport>& report) const;
 
-  const std::filesystem::path& dir() const { return dir_; }
-
  private:
   std::filesystem::path block_dir(int64_t layer) const;
 
