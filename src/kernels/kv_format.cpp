@@ -97,8 +97,8 @@ void validate_kv_format(const KvFormat& f) {
 int64_t kv_int4_channel_group(int64_t head_dim) { return head_dim % 32 == 0 ? 32 : head_dim; }
 
 double kv_bytes_per_token(KvDtype dtype, int64_t n_layers, int64_t n_kv_heads, int64_t head_dim) {
-  LB_CHECK(n_layers > 0 && n_kv_heads > 0 && head_dim > 0 && head_dim % 2 == 0,
-           "kv cache: bad shape ", n_layers, " layers x ", n_kv_heads, " heads x ", head_dim);
+  LB_CHECK(n_layers > 0 && n_kv_heads > 0 && head_dim > 0, "kv cache: bad shape ", n_layers,
+           " layers x ", n_kv_heads, " heads x ", head_dim);
   return static_cast<double>(n_layers * n_kv_heads * head_bytes_x32(dtype, head_dim)) / 32.0;
 }
 
