@@ -35,13 +35,15 @@ double prefill_flops(const ModelShape& m, int64_t tokens) {
 
 const std::vector<KvDtypeInfo>& kv_dtypes() {
   static const std::vector<KvDtypeInfo> dtypes = {
-      {KvDtype::bf16, "bf16", 2.0, 0.0, "bfloat16"},
-      {KvDtype::f16, "f16", 2.0, 0.0, "IEEE half"},
-      {KvDtype::fp8, "fp8", 1.0, 0.0, "fp8 e4m3, one scale per layer (no per-token overhead)"},
-      {KvDtype::int8, "int8", 1.0, 2.0, "int8, one f16 scale per head and token"},
-      {KvDtype::int4, "int4", 0.5, 4.0,
-       "int4, f16 scale + f16 zero per head and token (KIVI-style)"},
-      {KvDtype::f32, "f32", 4.0, 0.0, "float32"},
+      {KvDtype::bf16, "bf16", kernels::KvDtype::bf16, "bfloat16"},
+      {KvDtype::f16, "f16", kernels::KvDtype::f16, "IEEE half"},
+      {KvDtype::fp8, "fp8", kernels::KvDtype::fp8,
+       "fp8 e4m3, one scale per layer (no per-token overhead)"},
+      {KvDtype::int8, "int8", kernels::KvDtype::int8, "int8, one f16 scale per head and token"},
+      {KvDtype::int4, "int4", kernels::KvDtype::int4,
+       "int4 KIVI: keys per channel in groups of 32 tokens, values per token in groups of 32 "
+       "channels, f16 scale + min"},
+      {KvDtype::f32, "f32", kernels::KvDtype::f32, "float32"},
   };
   return dtypes;
 }
@@ -65,11 +67,9 @@ KvDtype parse_kv_dtype(std::string_view name) {
 }
 
 double kv_bytes_per_token(const ModelShape& model, KvDtype dtype) {
-  const KvDtypeInfo& d = kv_dtype_info(dtype);
   const auto& c = model.config;
-  const double per_head =
-      static_cast<double>(c.head_dim) * d.bytes_per_element + d.overhead_bytes_per_head;
-  return 2.0 * static_cast<double>(c.n_layers * c.n_kv_heads) * per_head;
+  return kernels::kv_bytes_per_token(kv_dtype_info(dtype).format, c.n_layers, c.n_kv_heads,
+                                     c.head_dim);
 }
 
 const SchemeEstimate& Calculation::scheme(std::string_view name) const {

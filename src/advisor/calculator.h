@@ -19,6 +19,7 @@
 
 #include "advisor/hardware.h"
 #include "advisor/model_size.h"
+#include "kernels/kv_format.h"
 #include "quant/scheme.h"
 
 namespace lowbit::advisor {
@@ -28,8 +29,7 @@ enum class KvDtype { f32, f16, bf16, fp8, int8, int4 };
 struct KvDtypeInfo {
   KvDtype dtype;
   std::string_view name;
-  double bytes_per_element;
-  double overhead_bytes_per_head;  // per token, per layer, per KV head, for K and for V each
+  kernels::KvDtype format;  // the cache format lowbit runs (kernels/kv_format.h)
   std::string_view layout;
 };
 
@@ -38,7 +38,8 @@ const KvDtypeInfo& kv_dtype_info(KvDtype dtype);
 // "bf16", "f16"/"fp16", "f32", "fp8", "int8", "int4"; throws InvalidArgument naming
 // --kv-cache-dtype.
 KvDtype parse_kv_dtype(std::string_view name);
-// K and V of every layer for one token.
+// K and V of every layer for one token, scales included: kernels::kv_bytes_per_token, the
+// same figure lowbit's own cache allocates per token.
 double kv_bytes_per_token(const ModelShape& model, KvDtype dtype);
 
 // Share of device memory the model and KV cache may use; the rest is kept for activations,

@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
 // `lowbit eval`: perplexity of a model on a text file; with --scheme (or --head/--embed) also
 // the unquantized model on the same windows, KL divergence and top-1 agreement; with
-// --baseline the same figures against another model file.
+// --baseline the same figures against another model file. With --kv-cache-dtype other than
+// --baseline-kv-cache-dtype (f32) and no other baseline, the baseline is the same weights with
+// that KV cache, so KL and top-1 measure the cache alone.
 #include <algorithm>
 #include <cstdio>
 
 #include "cli/calibration_flags.h"
 #include "cli/common.h"
+#include "cli/kv_cache_flags.h"
 #include "cli/subcommands.h"
 #include "eval/perplexity.h"
 #include "eval/text_file.h"
+#include "model/kv_calibration.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "ptq/calibrated_quantize.h"
+#include "ptq/calibration_windows.h"
 #include "ptq/model_loader.h"
 #include "ptq/quantize_model.h"
 #include "util/check.h"
@@ -25,6 +31,8 @@ struct EvalArgs {
   SchemeOptions scheme;
   TargetOptions targets;
   CalibrationFlags calibration;
+  KvCacheFlags kv;
+  std::string baseline_kv_dtype = "f32";
   std::string baseline;
   std::string text;
   int64_t ctx = 0;  // 0: min(512, the model's context)
@@ -81,6 +89,20 @@ std::unique_ptr<model::LlamaModel> open_baseline(const EvalArgs& a, const std::s
   return ptq::build_model(source.config, source.tensors);
 }
 
+// fp8 KV scales from --calib: amax / 448 per layer over calibration windows drawn as the
+// weight calibration draws them.
+kernels::KvFormat calibrated_fp8(const EvalArgs& a, const model::LlamaModel& m,
+                                 const Tokenizer& tokenizer, kernels::ExecContext& ctx) {
+  const std::string text = eval::read_text_file(a.calibration.calib, "--calib");
+  const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/false);
+  const int64_t seq_len = std::min(a.calibration.seq_len, m.config().max_seq_len);
+  const auto windows =
+      ptq::calibration_windows(tokens, a.calibration.samples, seq_len, a.calibration.seed);
+  log_info("eval: fp8 KV scales from ", windows.size(), " windows of ", seq_len, " tokens of ",
+           a.calibration.calib);
+  return model::calibrate_fp8_kv(m, windows, ctx);
+}
+
 int run_eval(const EvalArgs& a) {
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(a.model);
@@ -99,11 +121,19 @@ int run_eval(const EvalArgs& a) {
       eval::plan_windows(static_cast<int64_t>(tokens.size()), options, config.max_seq_len);
   kernels::ExecContext ctx = make_context(a.model);
 
+  kernels::KvFormat kv = kv_format_of(a.kv);
+  const kernels::KvFormat baseline_kv = kv_format_of({a.baseline_kv_dtype, a.kv.residual, 0});
+  // --calib also calibrates an fp8 KV cache; the weights see it only when their scheme uses it.
+  const bool calibrated_kv = kv.dtype == kernels::KvDtype::fp8 && !a.calibration.calib.empty();
+  CalibrationFlags weight_calibration = a.calibration;
+  if (calibrated_kv && !ptq::needs_calibration(quantize)) weight_calibration.calib.clear();
+
   auto model = ptq::build_model(source.config, source.tensors);
   model::TensorSizes sizes = model::tensor_sizes(config, source.tensors);
   std::unique_ptr<model::LlamaModel> quantized;
   if (!quantize.empty()) {
-    const ptq::QuantizedModel q = quantize_with_flags(source, quantize, a.calibration, ctx).model;
+    const ptq::QuantizedModel q =
+        quantize_with_flags(source, quantize, weight_calibration, ctx).model;
     log_info("eval: quantized with ", quantize.name());
     // quantize_model measured the result already.
     sizes = {q.linear_bits_per_weight, q.file_bits_per_weight, q.bytes};
@@ -115,17 +145,33 @@ int run_eval(const EvalArgs& a) {
   log_info("eval: ", a.text, ": ", tokens.size(), " tokens, protocol ", a.protocol, ", ctx ",
            plan.ctx, ", ", plan.windows, " windows");
   const model::LlamaModel& evaluated = quantized ? *quantized : *model;
-  const model::LlamaModel* baseline = other ? other.get() : quantized ? model.get() : nullptr;
+  if (calibrated_kv) kv = calibrated_fp8(a, evaluated, tokenizer, ctx);
+  // Without another baseline, a KV format other than the baseline's is compared with the
+  // same weights and the baseline's cache.
+  const bool kv_baseline = !other && !quantized && kv.dtype != baseline_kv.dtype;
+  const model::LlamaModel* baseline = other         ? other.get()
+                                      : quantized   ? model.get()
+                                      : kv_baseline ? &evaluated
+                                                    : nullptr;
 
   auto progress = [](int64_t done, int64_t total, double ppl) {
     if (done == total || done % 16 == 0) log_info("eval: [", done, "/", total, "] ppl ", ppl);
   };
+  eval::EvalOptions run_options = options;
+  run_options.kv = kv;
+  run_options.baseline_kv = baseline_kv;
   const eval::EvalResult r =
-      eval::evaluate(evaluated, baseline, tokens, tokenizer.bos_id(), options, ctx, progress);
+      eval::evaluate(evaluated, baseline, tokens, tokenizer.bos_id(), run_options, ctx, progress);
+  const nlohmann::json kv_json =
+      kv_memory_json(config, kv, plan.ctx, static_cast<double>(sizes.bytes), a.kv.memory_gib);
   std::string scheme_name = quantize.empty() ? std::string() : quantize.name();
   if (scheme_name.empty() && source.quantization.is_object())
     scheme_name = source.quantization.value("scheme", std::string());
-  const std::string baseline_name = other ? a.baseline : quantized ? quantized_from : std::string();
+  const std::string baseline_name =
+      other         ? a.baseline
+      : quantized   ? quantized_from
+      : kv_baseline ? concat(a.model.model, " (KV cache ", a.baseline_kv_dtype, ")")
+                    : std::string();
   if (a.json) {
     nlohmann::json j = result_json(r, sizes);
     j["model"] = a.model.model;
@@ -133,6 +179,10 @@ int run_eval(const EvalArgs& a) {
     j["chunks"] = a.chunks;
     if (!scheme_name.empty()) j["scheme"] = scheme_name;
     if (!baseline_name.empty()) j["baseline"] = baseline_name;
+    j["kv_cache"] = kv_json;
+    if (r.has_baseline) j["baseline_kv_cache_dtype"] = a.baseline_kv_dtype;
+    if (kv.dtype == kernels::KvDtype::fp8)
+      j["kv_cache"]["fp8_scales"] = kv.key_scales.empty() ? "dynamic" : "calibrated";
     print_json(j);
     return 0;
   }
@@ -150,6 +200,7 @@ int run_eval(const EvalArgs& a) {
     std::printf("KLD = %.6f +/- %.6f (max %.4f), top-1 agreement %.2f%%\n", r.kld, r.kld_stderr,
                 r.kld_max, 100.0 * r.top1_agreement);
   }
+  std::printf("%s\n", kv_memory_line(kv_json).c_str());
   std::printf("speed: %.1f tokens/s over the model's forward passes (%d threads)\n",
               r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0,
               ctx.threads());
@@ -175,6 +226,10 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--chunks,--max-windows", a->chunks,
                   "Score only the first N windows (0 = all), as llama.cpp's --chunks")
       ->check(integer_range(0, INT32_MAX))
+      ->capture_default_str();
+  add_kv_cache_flags(cmd, a->kv, /*memory=*/true);
+  cmd->add_option("--baseline-kv-cache-dtype", a->baseline_kv_dtype,
+                  "KV cache format of the baseline (the same weights when no other baseline)")
       ->capture_default_str();
   cmd->add_option("--baseline", a->baseline,
                   "Compare against this model (KL, top-1, ppl difference) on the same windows")

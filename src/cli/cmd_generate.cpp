@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "cli/kv_cache_flags.h"
 #include "cli/subcommands.h"
 #include "model/sampler.h"
 #include "ptq/model_loader.h"
@@ -18,6 +19,7 @@ namespace {
 struct GenerateArgs {
   ModelOptions model;
   SchemeOptions scheme;
+  KvCacheFlags kv;
   std::string prompt;
   int64_t steps = 256;
   float temperature = 0.0f;
@@ -27,6 +29,7 @@ struct GenerateArgs {
 
 int run_generate(const GenerateArgs& a) {
   const auto scheme = resolve_scheme(a.scheme);
+  const kernels::KvFormat kv = kv_format_of(a.kv);
   ModelSource source = open_model(a.model);
   const Tokenizer& tokenizer = require_tokenizer(source);
   kernels::ExecContext ctx = make_context(a.model);
@@ -43,7 +46,7 @@ int run_generate(const GenerateArgs& a) {
   const int64_t total = static_cast<int64_t>(prompt.size()) + a.steps;
   LB_CHECK_ARG(total <= c.max_seq_len, "prompt (", prompt.size(), " tokens) + -n ", a.steps,
                " exceeds the model's context of ", c.max_seq_len);
-  model::KvCache cache = model->make_cache(total);
+  model::KvCache cache = model->make_cache(total, kv);
   model::Sampler sampler(a.temperature, a.seed);
   std::vector<float> logits(static_cast<size_t>(prompt.size()) * static_cast<size_t>(c.vocab_size));
 
@@ -80,6 +83,8 @@ int run_generate(const GenerateArgs& a) {
                 {"prompt_tokens", prompt},
                 {"tokens", generated},
                 {"text", text},
+                {"kv_cache_dtype", a.kv.dtype},
+                {"kv_cache_bytes", cache.bytes()},
                 {"prefill_seconds", prefill_seconds},
                 {"decode_tokens_per_second", tps}});
   } else {
@@ -96,6 +101,7 @@ void add_generate_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<GenerateArgs>();
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
+  add_kv_cache_flags(cmd, a->kv, /*memory=*/false);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (empty: start from BOS)");
   cmd->add_option("-n,--steps", a->steps, "Tokens to generate")->check(integer_range(1, 1 << 20));
   cmd->add_option("--temp", a->temperature, "Sampling temperature (0 = greedy)")

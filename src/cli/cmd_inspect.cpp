@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/common.h"
+#include "cli/kv_cache_flags.h"
 #include "cli/subcommands.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
@@ -15,6 +16,8 @@ namespace {
 
 struct InspectArgs {
   ModelOptions model;
+  KvCacheFlags kv;
+  int64_t ctx = 0;  // 0: the model's context
   bool json = false;
 };
 
@@ -84,6 +87,9 @@ int run_inspect(const InspectArgs& a) {
                         {"stored_bits_per_weight", lin.stored_bpw()},
                         {"tensors", tensors}};
   if (!source.quantization.is_null()) out["quantization"] = source.quantization;
+  out["kv_cache"] =
+      kv_memory_json(config, kv_format_of(a.kv), a.ctx > 0 ? a.ctx : config.max_seq_len,
+                     static_cast<double>(all.bytes), a.kv.memory_gib);
   if (a.json) {
     print_json(out);
     return 0;
@@ -107,6 +113,7 @@ int run_inspect(const InspectArgs& a) {
   std::printf("\n%s (%s)\n", source.path.string().c_str(), source.format.c_str());
   summary("all tensors", all);
   summary("linear layers", lin);
+  std::printf("%s\n", kv_memory_line(out["kv_cache"]).c_str());
   return 0;
 }
 
@@ -116,6 +123,9 @@ void add_inspect_command(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("inspect", "List tensors, formats, sizes and bits per weight");
   auto a = std::make_shared<InspectArgs>();
   add_model_options(cmd, a->model);
+  add_kv_cache_flags(cmd, a->kv, /*memory=*/true);
+  cmd->add_option("--ctx", a->ctx, "Context for the KV cache figures (default: the model's)")
+      ->check(integer_range(1, int64_t{1} << 30));
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_inspect(*a); }; });
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "util/check.h"
@@ -124,7 +125,11 @@ EvalResult score(const model::LlamaModel& model, const model::LlamaModel* base_m
   r.windows = plan.windows;
   r.has_baseline = has_baseline;
 
-  model::KvCache cache = model.make_cache(plan.ctx);
+  model::KvCache cache = model.make_cache(plan.ctx, options.kv);
+  // The baseline has its own cache (it may be the same model with another KV format).
+  std::optional<model::KvCache> base_cache;
+  if (base_model != nullptr)
+    base_cache.emplace(base_model->make_cache(plan.ctx, options.baseline_kv));
   std::vector<float> logits(static_cast<size_t>(plan.ctx * vocab));
   std::vector<float> base_logits(base_model ? logits.size() : 0);
   std::vector<int32_t> window;
@@ -140,7 +145,7 @@ EvalResult score(const model::LlamaModel& model, const model::LlamaModel* base_m
     timer.reset();
     model.forward(window, 0, cache, logits.data(), ctx);
     forward_seconds += timer.seconds();
-    if (base_model != nullptr) base_model->forward(window, 0, cache, base_logits.data(), ctx);
+    if (base_model != nullptr) base_model->forward(window, 0, *base_cache, base_logits.data(), ctx);
     ctx.pool->parallel_for(0, scored, 1, [&](int64_t b, int64_t e) {
       std::vector<double> lp, lq;
       for (int64_t i = b; i < e; ++i) {
@@ -209,7 +214,7 @@ ReferenceLogProbs compute_reference(const model::LlamaModel& baseline,
   ref.log_probs.resize(reference_bytes(plan, vocab) / sizeof(float));
   ref.argmax.resize(static_cast<size_t>(plan.windows * scored));
 
-  model::KvCache cache = baseline.make_cache(plan.ctx);
+  model::KvCache cache = baseline.make_cache(plan.ctx, options.baseline_kv);
   std::vector<float> logits(static_cast<size_t>(plan.ctx * vocab));
   std::vector<int32_t> window;
   std::vector<double> nll_of(static_cast<size_t>(scored));

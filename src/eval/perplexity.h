@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/exec_context.h"
+#include "kernels/kv_format.h"
 #include "model/llama_model.h"
 
 namespace lowbit::eval {
@@ -30,6 +31,9 @@ struct EvalOptions {
   int64_t ctx = 512;
   Protocol protocol = Protocol::gptq;
   int64_t max_windows = 0;  // --chunks: score only the first N windows; 0 = every full window
+  // KV-cache formats of the evaluated model and of the baseline (a live baseline model, or
+  // the one compute_reference runs). The same model with two formats measures the cache alone.
+  kernels::KvFormat kv = {}, baseline_kv = {};
 };
 
 // The windows `options` scores over `n_tokens` tokens. Throws InvalidArgument naming --ctx or

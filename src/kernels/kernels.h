@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/exec_context.h"
+#include "kernels/kv_layer_cache.h"
 #include "tensor/quantized_tensor.h"
 
 namespace lowbit::kernels {
@@ -43,21 +44,21 @@ void softmax(float* x, int64_t n);
 // gate[i] = silu(gate[i]) * up[i].
 void silu_mul(float* gate, const float* up, int64_t n);
 
-// Causal attention of one query position over `n_keys` cached positions (GQA: query head h
-// reads kv head h / (n_heads / n_kv_heads)). q: [n_heads * head_dim]; keys/values:
-// [n_keys, kv_stride] with head g at offset g * head_dim; out: [n_heads * head_dim];
-// scores: scratch of n_keys floats.
-void attention(const float* q, const float* keys, const float* values, int64_t n_keys,
-               int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out,
-               float* scores);
+// Causal attention of one query position over the first `n_keys` positions of a layer's KV
+// cache (GQA: query head h reads kv head h / (n_heads / n_kv_heads)). q and out:
+// [n_heads * head_dim]. The cache is read one block of tokens at a time (dequantized into
+// per-task scratch). One task per kv head, so results do not depend on the thread count.
+void attention(const float* q, const KvLayerCache& cache, int64_t n_keys, int64_t n_heads,
+               int64_t n_kv_heads, int64_t head_dim, float* out, ExecContext& ctx);
 
 // Causal attention for a run of `n` query positions start_pos .. start_pos + n - 1 at once
-// (prefill): query row t sees keys 0 .. start_pos + t, which must all be in keys/values
-// ([start_pos + n, kv_stride]). q and out: [n, n_heads * head_dim]. Per head, scores and the
-// weighted sum are two matrix products; each head is one task, so the result does not depend
-// on the thread count. Agrees with `attention` row by row up to f32 summation order.
-void attention_prefill(const float* q, const float* keys, const float* values, int64_t start_pos,
-                       int64_t n, int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads,
-                       int64_t head_dim, float* out, ExecContext& ctx);
+// (prefill): query row t sees cached positions 0 .. start_pos + t, which must all be in the
+// cache. q and out: [n, n_heads * head_dim]. Per kv head and block of query rows, scores and
+// the weighted sum are matrix products over blocks of cached tokens; each (kv head, row
+// block) is one task, so the result does not depend on the thread count. Agrees with
+// `attention` row by row up to f32 summation order.
+void attention_prefill(const float* q, const KvLayerCache& cache, int64_t start_pos, int64_t n,
+                       int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out,
+                       ExecContext& ctx);
 
 }  // namespace lowbit::kernels

@@ -78,19 +78,17 @@ void run_block(const LlamaConfig& c, const BlockWeights& b, const std::vector<fl
                   c.rope_interleaved);
     kernels::rope(&s.k[t * kvd], c.n_kv_heads, c.head_dim, start_pos + t, inv_freq.data(),
                   c.rope_interleaved);
-    cache.store(cache_layer, start_pos + t, &s.k[t * kvd], &s.v[t * kvd]);
   }
+  cache.write(cache_layer, start_pos, n, s.k.data(), s.v.data(), kvd);
   // Causal attention: position start_pos + t sees keys 0..start_pos + t. A run of positions
   // goes through matrix products; a single decode step through the per-row kernel.
-  const float* keys = cache.keys(cache_layer);
-  const float* values = cache.values(cache_layer);
+  const kernels::KvLayerCache& kv = cache.layer(cache_layer);
   if (n == 1) {
-    s.scores.resize(static_cast<size_t>(start_pos + 1));
-    kernels::attention(s.q.data(), keys, values, start_pos + 1, kvd, c.n_heads, c.n_kv_heads,
-                       c.head_dim, s.att.data(), s.scores.data());
+    kernels::attention(s.q.data(), kv, start_pos + 1, c.n_heads, c.n_kv_heads, c.head_dim,
+                       s.att.data(), ctx);
   } else {
-    kernels::attention_prefill(s.q.data(), keys, values, start_pos, n, kvd, c.n_heads, c.n_kv_heads,
-                               c.head_dim, s.att.data(), ctx);
+    kernels::attention_prefill(s.q.data(), kv, start_pos, n, c.n_heads, c.n_kv_heads, c.head_dim,
+                               s.att.data(), ctx);
   }
   observe(LinearInput::o, s.att.data(), qd);
   kernels::linear(s.att.data(), n, b.wo, nullptr, s.xn.data(), ctx);

@@ -30,7 +30,7 @@ using LinearObserver = std::function<void(int64_t layer, LinearInput input, cons
 
 // Activation buffers reused across calls.
 struct BlockScratch {
-  std::vector<float> xn, q, k, v, att, gate, up, scores;
+  std::vector<float> xn, q, k, v, att, gate, up;
   void reserve(const LlamaConfig& c, int64_t n);
 };
 

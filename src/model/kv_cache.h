@@ -1,31 +1,40 @@
 // SPDX-License-Identifier: MIT
-// KV cache: keys and values of every layer and position, f32 for now. This is the seam for
-// quantized KV caches (int8 / int4 / fp8): the model only calls keys()/values() and store().
+// KV cache: keys and values of every layer and position, in a KvFormat (f32, f16, bf16, int8,
+// int4 KIVI, int4-naive, fp8 e4m3/e5m2; layouts in kernels/kv_format.h). It owns one
+// kernels::KvLayerCache per layer; the model writes rows with write() and attention reads a
+// layer through layer(), block by block, never as a full-precision copy.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "kernels/kv_format.h"
+#include "kernels/kv_layer_cache.h"
+
 namespace lowbit::model {
 
 class KvCache {
  public:
+  // An f32 cache of kv_dim values per position (calibration's one-block caches).
   KvCache(int64_t n_layers, int64_t max_positions, int64_t kv_dim);
+  KvCache(int64_t n_layers, int64_t max_positions, int64_t n_kv_heads, int64_t head_dim,
+          const kernels::KvFormat& format);
 
-  int64_t max_positions() const { return max_positions_; }
-  int64_t kv_dim() const { return kv_dim_; }
-  // Row `pos` of layer `layer` ([kv_dim] each).
-  void store(int64_t layer, int64_t pos, const float* key, const float* value);
-  // [max_positions, kv_dim] for the layer; rows < the stored length are valid.
-  const float* keys(int64_t layer) const;
-  const float* values(int64_t layer) const;
-  size_t bytes() const { return (keys_.size() + values_.size()) * sizeof(float); }
+  int64_t n_layers() const { return static_cast<int64_t>(layers_.size()); }
+  int64_t max_positions() const { return layers_.front().max_positions(); }
+  int64_t kv_dim() const { return layers_.front().kv_dim(); }
+  kernels::KvDtype dtype() const { return layers_.front().dtype(); }
+  // Rows [n, kv_dim] (row stride `stride`) at positions start_pos .. start_pos + n - 1 of
+  // `layer`; start_pos must not exceed what the layer holds (0 starts a new sequence).
+  void write(int64_t layer, int64_t start_pos, int64_t n, const float* keys, const float* values,
+             int64_t stride);
+  const kernels::KvLayerCache& layer(int64_t layer) const;
+  // Bytes allocated, scales included (kernels::kv_cache_bytes for the format and shape).
+  size_t bytes() const;
 
  private:
-  int64_t n_layers_, max_positions_, kv_dim_;
-  std::vector<float> keys_;    // [n_layers, max_positions, kv_dim]
-  std::vector<float> values_;  // [n_layers, max_positions, kv_dim]
+  std::vector<kernels::KvLayerCache> layers_;
 };
 
 }  // namespace lowbit::model

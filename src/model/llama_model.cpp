@@ -15,8 +15,8 @@ LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights)
       weights_(std::move(weights)),
       inv_freq_(config_.rope_inv_freq()) {}
 
-KvCache LlamaModel::make_cache(int64_t max_positions) const {
-  return KvCache(config_.n_layers, max_positions, config_.kv_dim());
+KvCache LlamaModel::make_cache(int64_t max_positions, const kernels::KvFormat& format) const {
+  return KvCache(config_.n_layers, max_positions, config_.n_kv_heads, config_.head_dim, format);
 }
 
 void LlamaModel::forward(std::span<const int32_t> tokens, int64_t start_pos, KvCache& cache,

@@ -23,8 +23,8 @@ class LlamaModel {
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
 
-  // A KV cache for up to `max_positions` positions.
-  KvCache make_cache(int64_t max_positions) const;
+  // A KV cache for up to `max_positions` positions in `format` (f32 by default).
+  KvCache make_cache(int64_t max_positions, const kernels::KvFormat& format = {}) const;
 
   // Runs tokens[0..T) at positions start_pos..start_pos+T-1 (earlier positions must already
   // be in `cache`), and writes logits[T, vocab] (row t predicts the token after tokens[t]).

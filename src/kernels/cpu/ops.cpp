@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The activation kernels (rms_norm, rope, softmax, silu_mul, attention): plain loops that
+// The activation kernels (rms_norm, rope, softmax, silu_mul): plain loops that
 // auto-vectorize; they are cheap next to linear, so accuracy comes before speed here.
 #include <cmath>
 #include <vector>
@@ -12,7 +12,7 @@ namespace lowbit::kernels {
 
 namespace {
 
-// Softmax without checks, shared by softmax and attention.
+// Softmax without checks.
 void softmax_unchecked(float* x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
@@ -87,36 +87,6 @@ void silu_mul(float* gate, const float* up, int64_t n) {
   // g / (1 + e^-g): for very negative g the exponential overflows to inf and the quotient is
   // -0, never NaN.
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-}
-
-void attention(const float* q, const float* keys, const float* values, int64_t n_keys,
-               int64_t kv_stride, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out,
-               float* scores) {
-  LB_CHECK(
-      q != nullptr && keys != nullptr && values != nullptr && out != nullptr && scores != nullptr,
-      "attention: null pointer");
-  LB_CHECK(n_keys > 0, "attention: n_keys must be > 0, got ", n_keys);
-  LB_CHECK(n_heads > 0 && n_kv_heads > 0 && head_dim > 0 && n_heads % n_kv_heads == 0,
-           "attention: ", n_heads, " query heads cannot share ", n_kv_heads, " kv heads of ",
-           head_dim);
-  LB_CHECK(kv_stride >= n_kv_heads * head_dim, "attention: kv_stride ", kv_stride,
-           " is shorter than ", n_kv_heads, " heads of ", head_dim);
-  const int64_t group = n_heads / n_kv_heads;
-  const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-  for (int64_t h = 0; h < n_heads; ++h) {
-    const float* q_head = q + h * head_dim;
-    const int64_t kv_offset = (h / group) * head_dim;
-    for (int64_t t = 0; t < n_keys; ++t)
-      scores[t] = cpu::dot_lanes(q_head, keys + t * kv_stride + kv_offset, head_dim) * scale;
-    softmax_unchecked(scores, n_keys);
-    float* out_head = out + h * head_dim;
-    for (int64_t d = 0; d < head_dim; ++d) out_head[d] = 0.0f;
-    for (int64_t t = 0; t < n_keys; ++t) {
-      const float p = scores[t];
-      const float* v = values + t * kv_stride + kv_offset;
-      for (int64_t d = 0; d < head_dim; ++d) out_head[d] += p * v[d];
-    }
-  }
 }
 
 }  // namespace lowbit::kernels

@@ -79,7 +79,10 @@ TEST(Calculator, KvBytesPerTokenPerDtype) {
   EXPECT_DOUBLE_EQ(kv_bytes_per_token(l2_70b, KvDtype::bf16), 2.0 * 80 * 8 * 128 * 2);
   EXPECT_DOUBLE_EQ(kv_bytes_per_token(l2_70b, KvDtype::fp8), 2.0 * 80 * 8 * 128);
   EXPECT_DOUBLE_EQ(kv_bytes_per_token(l2_70b, KvDtype::int8), 2.0 * 80 * 8 * (128 + 2));
-  EXPECT_DOUBLE_EQ(kv_bytes_per_token(l2_70b, KvDtype::int4), 2.0 * 80 * 8 * (64 + 4));
+  // KIVI int4: half a byte per value; keys one f16 (scale, min) per channel per 32 tokens,
+  // values one per token per 32 channels.
+  EXPECT_DOUBLE_EQ(kv_bytes_per_token(l2_70b, KvDtype::int4),
+                   80.0 * 8 * ((64 + 128 * 4 / 32) + (64 + (128 / 32) * 4)));
   const ModelShape l2_7b = model_from_preset("llama2-7b");  // multi-head: 32 KV heads
   EXPECT_DOUBLE_EQ(kv_bytes_per_token(l2_7b, KvDtype::f16), 524288.0);
   CalculatorOptions opts;

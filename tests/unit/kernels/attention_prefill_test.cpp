@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// attention_prefill (matrix-product path) against the per-row attention kernel.
+// attention_prefill (matrix-product path) against the per-row attention kernel, f32 cache.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,16 +28,19 @@ TEST_P(AttentionPrefill, MatchesPerRowAttentionAtAnyThreadCount) {
       keys(static_cast<size_t>(total * kv_stride)), values(keys.size());
   for (auto* v : {&q, &keys, &values})
     for (float& x : *v) x = normal(rng);
-  std::vector<float> expected(q.size()), scores(static_cast<size_t>(total));
+  KvLayerCache cache(KvFormat{}, 0, total, c.n_kv_heads, c.head_dim);
+  cache.write(0, total, keys.data(), values.data(), kv_stride);
+  std::vector<float> expected(q.size());
+  ExecContext one(1);
   for (int64_t t = 0; t < c.n; ++t)
-    attention(&q[t * q_width], keys.data(), values.data(), c.start_pos + t + 1, kv_stride,
-              c.n_heads, c.n_kv_heads, c.head_dim, &expected[t * q_width], scores.data());
+    attention(&q[t * q_width], cache, c.start_pos + t + 1, c.n_heads, c.n_kv_heads, c.head_dim,
+              &expected[t * q_width], one);
   std::vector<float> first;
   for (int threads : {1, 2, 3}) {
     ExecContext ctx(threads);
     std::vector<float> got(q.size(), NAN);
-    attention_prefill(q.data(), keys.data(), values.data(), c.start_pos, c.n, kv_stride, c.n_heads,
-                      c.n_kv_heads, c.head_dim, got.data(), ctx);
+    attention_prefill(q.data(), cache, c.start_pos, c.n, c.n_heads, c.n_kv_heads, c.head_dim,
+                      got.data(), ctx);
     for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 2e-5) << i;
     if (first.empty()) first = got;
     EXPECT_EQ(got, first) << threads << " threads";
@@ -51,15 +54,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionPrefill,
 TEST(AttentionPrefillErrors, BadShapesThrow) {
   ExecContext ctx(1);
   std::vector<float> buf(1024);
-  EXPECT_THROW(
-      attention_prefill(buf.data(), buf.data(), buf.data(), 0, 0, 8, 1, 1, 8, buf.data(), ctx),
-      Error);
-  EXPECT_THROW(
-      attention_prefill(buf.data(), buf.data(), buf.data(), 0, 2, 8, 3, 2, 8, buf.data(), ctx),
-      Error);
-  EXPECT_THROW(
-      attention_prefill(buf.data(), buf.data(), buf.data(), 0, 2, 4, 1, 1, 8, buf.data(), ctx),
-      Error);
+  KvLayerCache cache(KvFormat{}, 0, 8, 2, 4);
+  cache.write(0, 2, buf.data(), buf.data(), 8);
+  EXPECT_THROW(attention_prefill(buf.data(), cache, 0, 0, 2, 2, 4, buf.data(), ctx), Error);
+  EXPECT_THROW(attention_prefill(buf.data(), cache, 0, 2, 3, 2, 4, buf.data(), ctx), Error);
+  EXPECT_THROW(attention_prefill(buf.data(), cache, 0, 3, 2, 2, 4, buf.data(), ctx),
+               Error);  // past what is cached
 }
 
 }  // namespace

@@ -121,13 +121,15 @@ TEST(SiluMulTest, MatchesFormula) {
 
 TEST(AttentionTest, MatchesFormulaWithGqa) {
   const int64_t heads = 8, kv_heads = 2, head_dim = 20, n_keys = 13;
-  const int64_t kv_stride = kv_heads * head_dim + 5;  // padding the kernel must skip
+  const int64_t kv_stride = kv_heads * head_dim + 5;  // padding the cache write must skip
   const std::vector<float> q = random_vector(heads * head_dim, 8),
                            keys = random_vector(n_keys * kv_stride, 9),
                            values = random_vector(n_keys * kv_stride, 10);
-  std::vector<float> out(heads * head_dim), scores(n_keys);
-  attention(q.data(), keys.data(), values.data(), n_keys, kv_stride, heads, kv_heads, head_dim,
-            out.data(), scores.data());
+  std::vector<float> out(heads * head_dim);
+  KvLayerCache cache(KvFormat{}, 0, n_keys + 3, kv_heads, head_dim);
+  cache.write(0, n_keys, keys.data(), values.data(), kv_stride);
+  ExecContext ctx(2);
+  attention(q.data(), cache, n_keys, heads, kv_heads, head_dim, out.data(), ctx);
   for (int64_t h = 0; h < heads; ++h) {
     const int64_t g = h / (heads / kv_heads);
     std::vector<double> p(n_keys);
@@ -150,13 +152,17 @@ TEST(AttentionTest, MatchesFormulaWithGqa) {
 }
 
 TEST(AttentionTest, RejectsBadShapes) {
-  std::vector<float> q(64), kv(64), out(64), scores(4);
-  EXPECT_THROW(attention(q.data(), kv.data(), kv.data(), 2, 16, 3, 2, 8, out.data(), scores.data()),
+  std::vector<float> q(64), kv(64), out(64);
+  KvLayerCache cache(KvFormat{}, 0, 4, 2, 8);
+  cache.write(0, 2, kv.data(), kv.data(), 16);
+  ExecContext ctx(1);
+  EXPECT_THROW(attention(q.data(), cache, 2, 3, 2, 8, out.data(), ctx),
                Error);  // 3 heads over 2 kv heads
-  EXPECT_THROW(attention(q.data(), kv.data(), kv.data(), 0, 16, 2, 2, 8, out.data(), scores.data()),
-               Error);
-  EXPECT_THROW(attention(q.data(), kv.data(), kv.data(), 2, 8, 2, 2, 8, out.data(), scores.data()),
-               Error);  // stride shorter than two kv heads
+  EXPECT_THROW(attention(q.data(), cache, 0, 2, 2, 8, out.data(), ctx), Error);
+  EXPECT_THROW(attention(q.data(), cache, 3, 2, 2, 8, out.data(), ctx),
+               Error);  // more keys than cached
+  EXPECT_THROW(attention(q.data(), cache, 2, 2, 1, 8, out.data(), ctx),
+               Error);  // one kv head of 8 does not cover rows of 16
 }
 
 }  // namespace
