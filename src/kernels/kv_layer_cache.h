@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/exec_context.h"
 #include "kernels/kv_format.h"
 
 namespace lowbit::kernels {
@@ -37,11 +38,12 @@ class KvLayerCache {
   // Keys of tokens [t0, t0 + n) (all < length(), n <= block_tokens()), channels [c0, c0 +
   // width) of the row, as n f32 rows; returns the first row and sets *ld to the row stride.
   // Points into the cache for f32, else into `scratch` (n * width floats). int8 and int4 read
-  // whole heads only (c0 % head_dim == 0, width == head_dim).
+  // whole heads only (c0 % head_dim == 0, width == head_dim). `isa` picks the row decoders;
+  // every Isa reads the same values.
   const float* read_keys(int64_t t0, int64_t n, int64_t c0, int64_t width, float* scratch,
-                         int64_t* ld) const;
+                         int64_t* ld, Isa isa) const;
   const float* read_values(int64_t t0, int64_t n, int64_t c0, int64_t width, float* scratch,
-                           int64_t* ld) const;
+                           int64_t* ld, Isa isa) const;
 
   // Bytes allocated (equals kv_layer_bytes for the format and shape).
   int64_t bytes() const;
@@ -61,7 +63,7 @@ class KvLayerCache {
   void store_row(Side side, int64_t pos, const float* row);
   void flush_window();
   const float* read(Side side, int64_t t0, int64_t n, int64_t c0, int64_t width, float* scratch,
-                    int64_t* ld) const;
+                    int64_t* ld, Isa isa) const;
   const Storage& storage(Side side) const { return side == Side::keys ? keys_ : values_; }
   Storage& storage(Side side) { return side == Side::keys ? keys_ : values_; }
 

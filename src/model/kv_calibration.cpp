@@ -32,8 +32,9 @@ kernels::KvFormat calibrate_fp8_kv(const LlamaModel& model,
       // An f32 layer reads in place: whole rows, all n tokens at once.
       const kernels::KvLayerCache& layer = cache.layer(l);
       int64_t ld = 0;
-      const float* k = layer.read_keys(0, n, 0, layer.kv_dim(), nullptr, &ld);
-      const float* v = layer.read_values(0, n, 0, layer.kv_dim(), nullptr, &ld);
+      const float* k = layer.read_keys(0, n, 0, layer.kv_dim(), nullptr, &ld, kernels::Isa::scalar);
+      const float* v =
+          layer.read_values(0, n, 0, layer.kv_dim(), nullptr, &ld, kernels::Isa::scalar);
       float& km = key_max[static_cast<size_t>(l)];
       float& vm = value_max[static_cast<size_t>(l)];
       for (int64_t t = 0; t < n; ++t)

@@ -39,7 +39,7 @@ void attention(const float* q, const KvLayerCache& cache, int64_t n_keys, int64_
       for (int64_t t0 = 0; t0 < n_keys; t0 += block) {
         const int64_t nb = std::min(block, n_keys - t0);
         int64_t ld = 0;
-        const float* k = cache.read_keys(t0, nb, c0, head_dim, scratch.data(), &ld);
+        const float* k = cache.read_keys(t0, nb, c0, head_dim, scratch.data(), &ld, ctx.isa);
         for (int64_t j = 0; j < group; ++j) {
           const float* q_head = q + (g * group + j) * head_dim;
           float* s = scores.data() + j * n_keys + t0;
@@ -54,7 +54,7 @@ void attention(const float* q, const KvLayerCache& cache, int64_t n_keys, int64_
       for (int64_t t0 = 0; t0 < n_keys; t0 += block) {
         const int64_t nb = std::min(block, n_keys - t0);
         int64_t ld = 0;
-        const float* v = cache.read_values(t0, nb, c0, head_dim, scratch.data(), &ld);
+        const float* v = cache.read_values(t0, nb, c0, head_dim, scratch.data(), &ld, ctx.isa);
         for (int64_t j = 0; j < group; ++j) {
           const float* p = scores.data() + j * n_keys + t0;
           float* o = out + (g * group + j) * head_dim;

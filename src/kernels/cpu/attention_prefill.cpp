@@ -49,7 +49,7 @@ void attention_prefill(const float* q, const KvLayerCache& cache, int64_t start_
       for (int64_t k0 = 0; k0 < n_keys; k0 += block) {
         const int64_t nb = std::min(block, n_keys - k0);
         int64_t ld = 0;
-        const float* k = cache.read_keys(k0, nb, c0, head_dim, scratch.data(), &ld);
+        const float* k = cache.read_keys(k0, nb, c0, head_dim, scratch.data(), &ld, ctx.isa);
         for (int64_t j = 0; j < group; ++j)
           sgemm(false, true, rows, nb, head_dim, scale,
                 q + t0 * q_stride + (g * group + j) * head_dim, q_stride, k, ld, 0.0f,
@@ -66,7 +66,7 @@ void attention_prefill(const float* q, const KvLayerCache& cache, int64_t start_
       for (int64_t k0 = 0; k0 < n_keys; k0 += block) {
         const int64_t nb = std::min(block, n_keys - k0);
         int64_t ld = 0;
-        const float* v = cache.read_values(k0, nb, c0, head_dim, scratch.data(), &ld);
+        const float* v = cache.read_values(k0, nb, c0, head_dim, scratch.data(), &ld, ctx.isa);
         for (int64_t j = 0; j < group; ++j)
           sgemm(false, false, rows, head_dim, nb, 1.0f, head_scores(j) + k0, n_keys, v, ld,
                 k0 == 0 ? 0.0f : 1.0f, out + t0 * q_stride + (g * group + j) * head_dim, q_stride);

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/kv_codecs.h"
+#include "kernels/cpu/kv_rows.h"
 #include "numerics/fp8.h"
 #include "numerics/half.h"
 #include "util/check.h"
@@ -218,17 +220,17 @@ void KvLayerCache::flush_window() {
 }
 
 const float* KvLayerCache::read_keys(int64_t t0, int64_t n, int64_t c0, int64_t width,
-                                     float* scratch, int64_t* ld) const {
-  return read(Side::keys, t0, n, c0, width, scratch, ld);
+                                     float* scratch, int64_t* ld, Isa isa) const {
+  return read(Side::keys, t0, n, c0, width, scratch, ld, isa);
 }
 
 const float* KvLayerCache::read_values(int64_t t0, int64_t n, int64_t c0, int64_t width,
-                                       float* scratch, int64_t* ld) const {
-  return read(Side::values, t0, n, c0, width, scratch, ld);
+                                       float* scratch, int64_t* ld, Isa isa) const {
+  return read(Side::values, t0, n, c0, width, scratch, ld, isa);
 }
 
 const float* KvLayerCache::read(Side side, int64_t t0, int64_t n, int64_t c0, int64_t width,
-                                float* scratch, int64_t* ld) const {
+                                float* scratch, int64_t* ld, Isa isa) const {
   const int64_t row = kv_dim();
   LB_DCHECK(t0 >= 0 && n > 0 && t0 + n <= length_ && n <= block_tokens());
   LB_DCHECK(c0 >= 0 && width > 0 && c0 + width <= row);
@@ -238,41 +240,32 @@ const float* KvLayerCache::read(Side side, int64_t t0, int64_t n, int64_t c0, in
     return s.f32.data() + t0 * row + c0;
   }
   *ld = width;
+  const cpu::KvRowDecoders& decode = cpu::kv_row_decoders(isa);
   const float* f16 = cpu::f16_table();
   switch (dtype_) {
     case KvDtype::f16:
-      for (int64_t t = 0; t < n; ++t) {
-        const uint16_t* in = s.halves.data() + (t0 + t) * row + c0;
-        for (int64_t i = 0; i < width; ++i) scratch[t * width + i] = f16[in[i]];
-      }
-      break;
-    case KvDtype::bf16:
-      for (int64_t t = 0; t < n; ++t) {
-        const uint16_t* in = s.halves.data() + (t0 + t) * row + c0;
-        for (int64_t i = 0; i < width; ++i) scratch[t * width + i] = bf16_to_f32(in[i]);
-      }
-      break;
-    case KvDtype::fp8:
-    case KvDtype::fp8_e5m2: {
-      const float* table = dtype_ == KvDtype::fp8 ? cpu::e4m3_table() : cpu::e5m2_table();
-      const float scale = dtype_ == KvDtype::fp8_e5m2 ? 1.0f
-                          : side == Side::keys        ? key_scale_
-                                                      : value_scale_;
-      for (int64_t t = 0; t < n; ++t) {
-        const uint8_t* in = s.codes.data() + (t0 + t) * row + c0;
-        for (int64_t i = 0; i < width; ++i) scratch[t * width + i] = table[in[i]] * scale;
-      }
+    case KvDtype::bf16: {
+      const auto row_decoder = dtype_ == KvDtype::f16 ? decode.f16 : decode.bf16;
+      for (int64_t t = 0; t < n; ++t)
+        row_decoder(s.halves.data() + (t0 + t) * row + c0, width, scratch + t * width);
       break;
     }
+    case KvDtype::fp8:
+      for (int64_t t = 0; t < n; ++t)
+        decode.e4m3(s.codes.data() + (t0 + t) * row + c0, width,
+                    side == Side::keys ? key_scale_ : value_scale_, scratch + t * width);
+      break;
+    case KvDtype::fp8_e5m2:
+      for (int64_t t = 0; t < n; ++t)
+        decode.e5m2(s.codes.data() + (t0 + t) * row + c0, width, scratch + t * width);
+      break;
     case KvDtype::int8: {
       LB_CHECK(c0 % head_dim_ == 0 && width == head_dim_, "kv cache int8: reads whole heads");
       const int64_t h = c0 / head_dim_;
       for (int64_t t = 0; t < n; ++t) {
         const int64_t pos = t0 + t;
-        const float scale = f16[s.params[sz(pos * n_kv_heads_ + h)]];
-        const auto* in = reinterpret_cast<const int8_t*>(s.codes.data() + pos * row + c0);
-        for (int64_t i = 0; i < width; ++i)
-          scratch[t * width + i] = static_cast<float>(in[i]) * scale;
+        decode.int8(reinterpret_cast<const int8_t*>(s.codes.data() + pos * row + c0), width,
+                    f16[s.params[sz(pos * n_kv_heads_ + h)]], scratch + t * width);
       }
       break;
     }
@@ -282,31 +275,34 @@ const float* KvLayerCache::read(Side side, int64_t t0, int64_t n, int64_t c0, in
       const bool per_channel = dtype_ == KvDtype::int4 && side == Side::keys;
       const int64_t group = kv_int4_channel_group(head_dim_);
       const int64_t groups = row / group;
+      // Per-channel keys: the f32 (scale, min) of each channel of the current token group,
+      // decoded once per group rather than once per token.
+      thread_local std::vector<float> channel_params;
+      int64_t params_group = -1;
       for (int64_t t = 0; t < n; ++t) {
         const int64_t pos = t0 + t;
         float* out = scratch + t * width;
         if (dtype_ == KvDtype::int4 && pos >= quantized_end_) {
-          const uint16_t* in = s.window.data() + (pos - quantized_end_) * row + c0;
-          for (int64_t i = 0; i < width; ++i) out[i] = f16[in[i]];
+          decode.f16(s.window.data() + (pos - quantized_end_) * row + c0, width, out);
           continue;
         }
         const uint8_t* packed = s.codes.data() + (pos * row + c0) / 2;
         if (per_channel) {
-          const uint16_t* pairs = s.params.data() + ((pos / kKvGroupTokens) * row + c0) * 2;
-          for (int64_t i = 0; i < width; i += 2) {
-            const uint8_t b = packed[i / 2];
-            out[i] = f16[pairs[2 * i + 1]] + static_cast<float>(b & 0xF) * f16[pairs[2 * i]];
-            out[i + 1] = f16[pairs[2 * i + 3]] + static_cast<float>(b >> 4) * f16[pairs[2 * i + 2]];
+          if (pos / kKvGroupTokens != params_group) {
+            params_group = pos / kKvGroupTokens;
+            channel_params.resize(sz(2 * width));
+            const uint16_t* pairs = s.params.data() + (params_group * row + c0) * 2;
+            for (int64_t i = 0; i < width; ++i) {
+              channel_params[sz(i)] = f16[pairs[2 * i]];
+              channel_params[sz(width + i)] = f16[pairs[2 * i + 1]];
+            }
           }
+          decode.int4_channels(packed, width, channel_params.data(), channel_params.data() + width,
+                               out);
         } else {
           for (int64_t g0 = 0; g0 < width; g0 += group) {
             const uint16_t* pair = s.params.data() + (pos * groups + (c0 + g0) / group) * 2;
-            const float scale = f16[pair[0]], min = f16[pair[1]];
-            for (int64_t i = g0; i < g0 + group; i += 2) {
-              const uint8_t b = packed[i / 2];
-              out[i] = min + static_cast<float>(b & 0xF) * scale;
-              out[i + 1] = min + static_cast<float>(b >> 4) * scale;
-            }
+            decode.int4_group(packed + g0 / 2, group, f16[pair[0]], f16[pair[1]], out + g0);
           }
         }
       }

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <map>
 #include <random>
 #include <vector>
 
+#include "kernels/exec_context.h"
 #include "kernels/kernels.h"
 #include "kernels/kv_format.h"
 #include "kernels/kv_layer_cache.h"
@@ -38,15 +40,15 @@ std::vector<float> keys_with_outlier_channels(int64_t tokens, int64_t heads, int
 }
 
 // Reads every stored token of every head back as f32 [tokens, heads * head_dim].
-std::vector<float> read_back(const KvLayerCache& cache, bool keys) {
+std::vector<float> read_back(const KvLayerCache& cache, bool keys, Isa isa = Isa::scalar) {
   const int64_t tokens = cache.length(), d = cache.head_dim(), row = cache.kv_dim();
   std::vector<float> out(static_cast<size_t>(tokens * row)), scratch(static_cast<size_t>(64 * d));
   for (int64_t h = 0; h < cache.n_kv_heads(); ++h)
     for (int64_t t0 = 0; t0 < tokens; t0 += 64) {
       const int64_t n = std::min<int64_t>(64, tokens - t0);
       int64_t ld = 0;
-      const float* p = keys ? cache.read_keys(t0, n, h * d, d, scratch.data(), &ld)
-                            : cache.read_values(t0, n, h * d, d, scratch.data(), &ld);
+      const float* p = keys ? cache.read_keys(t0, n, h * d, d, scratch.data(), &ld, isa)
+                            : cache.read_values(t0, n, h * d, d, scratch.data(), &ld, isa);
       for (int64_t t = 0; t < n; ++t)
         std::copy(p + t * ld, p + t * ld + d, out.begin() + (t0 + t) * row + h * d);
     }
@@ -185,6 +187,28 @@ TEST(KvLayerCache, RoundTripWithinEachFormatsBound) {
             }
           }
       }
+    }
+  }
+}
+
+// The SIMD row decoders (the best this CPU runs) read every format exactly as the scalar ones
+// do, KIVI keys across group boundaries and the f16 window included.
+TEST(KvLayerCache, EveryIsaReadsTheSameValues) {
+  const int64_t tokens = 150, heads = 3, d = 64, row = heads * d;
+  const std::vector<float> k = keys_with_outlier_channels(tokens, heads, d, 11);
+  const std::vector<float> v = normal_values(static_cast<size_t>(tokens * row), 12, 3.0f);
+  for (KvDtype dtype : kv_dtypes()) {
+    SCOPED_TRACE(kv_dtype_name(dtype));
+    KvFormat f;
+    f.dtype = dtype;
+    KvLayerCache cache(f, 0, tokens, heads, d);
+    cache.write(0, tokens, k.data(), v.data(), row);
+    for (bool keys : {true, false}) {
+      const std::vector<float> ref = read_back(cache, keys, Isa::scalar);
+      const std::vector<float> simd = read_back(cache, keys, detect_isa());
+      for (size_t i = 0; i < ref.size(); ++i)
+        ASSERT_EQ(std::bit_cast<uint32_t>(simd[i]), std::bit_cast<uint32_t>(ref[i]))
+            << "element " << i << (keys ? " keys" : " values");
     }
   }
 }

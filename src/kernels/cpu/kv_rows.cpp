@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+// The KV row decoder table of each Isa.
+#include "kernels/cpu/kv_rows.h"
+
+namespace lowbit::kernels::cpu {
+
+const KvRowDecoders& kv_row_decoders(Isa isa) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx2) return avx2::kv_row_decoders();
+#else
+  (void)isa;
+#endif
+  return ref::kv_row_decoders();
+}
+
+}  // namespace lowbit::kernels::cpu
