@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "kernels/exec_context.h"
 #include "model/llama_model.h"
 #include "ptq/model_loader.h"
@@ -31,6 +32,9 @@
 namespace lowbit {
 namespace {
 
+using bench::env_or;
+using bench::exec_context;
+
 constexpr int64_t kPrompt = 128;  // prefill length, and the position decoded at
 
 const char* const kSchemes[] = {"f32",    "f16",   "bf16", "w8",  "w4g128", "w4g32",
@@ -38,22 +42,7 @@ const char* const kSchemes[] = {"f32",    "f16",   "bf16", "w8",  "w4g128", "w4g
 
 enum class Phase { prefill, decode };
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
 std::string preset_name() { return env_or("LOWBIT_BENCH_PRESET", "demo"); }
-
-int thread_count() {
-  const int n = std::atoi(env_or("LOWBIT_BENCH_THREADS", "1").c_str());
-  return n > 0 ? n : 1;
-}
-
-kernels::ExecContext& exec_context() {
-  static kernels::ExecContext ctx(thread_count());
-  return ctx;
-}
 
 // The f32 synthetic model, built on first use.
 const ModelSource& source() {

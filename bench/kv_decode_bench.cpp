@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "io/model_source.h"
 #include "kernels/exec_context.h"
 #include "kernels/kv_format.h"
@@ -36,23 +37,11 @@
 namespace lowbit {
 namespace {
 
+using bench::env_or;
+using bench::exec_context;
+
 constexpr int64_t kPosition = 2000;  // tokens in the cache when the timed token is decoded
 constexpr int64_t kChunk = 500;      // prefill chunk
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-int thread_count() {
-  const int n = std::atoi(env_or("LOWBIT_BENCH_THREADS", "1").c_str());
-  return n > 0 ? n : 1;
-}
-
-kernels::ExecContext& exec_context() {
-  static kernels::ExecContext ctx(thread_count());
-  return ctx;
-}
 
 // The real SmolLM2 under $LOWBIT_DATA_DIR (default ../shared/data from the working
 // directory), or empty when it is not there.
@@ -61,20 +50,6 @@ std::string default_model() {
       std::filesystem::path(env_or("LOWBIT_DATA_DIR", "../shared/data")) /
       "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf";
   return std::filesystem::exists(real) ? real.string() : std::string();
-}
-
-// SmolLM2-135M's shape, for runs without the real file.
-ptq::SyntheticSpec smollm2_shape() {
-  ptq::SyntheticSpec s;
-  s.dim = 576;
-  s.hidden_dim = 1536;
-  s.n_layers = 30;
-  s.n_heads = 9;
-  s.n_kv_heads = 3;
-  s.vocab_size = 49152;
-  s.max_seq_len = 8192;
-  s.tie_embeddings = true;
-  return s;
 }
 
 struct Loaded {
@@ -88,7 +63,7 @@ const Loaded& loaded() {
     Loaded out;
     const std::string path = env_or("LOWBIT_BENCH_MODEL", default_model());
     if (path.empty()) {
-      ptq::SyntheticModel m = ptq::make_synthetic_model(smollm2_shape());
+      ptq::SyntheticModel m = ptq::make_synthetic_model(ptq::synthetic_preset("smollm2-135m"));
       out.source.config = std::move(m.config);
       out.source.tensors = std::move(m.tensors);
       out.source.format = "synthetic";

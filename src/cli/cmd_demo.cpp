@@ -141,7 +141,8 @@ void add_demo_command(CLI::App& app, std::function<int()>& action) {
   auto* cmd =
       app.add_subcommand("demo", "Quantize a synthetic model with every scheme and compare");
   auto a = std::make_shared<DemoArgs>();
-  cmd->add_option("--preset", a->preset, "Synthetic model shape: demo, tiny or tinyllama-1.1b")
+  cmd->add_option("--preset", a->preset,
+                  "Synthetic model shape: demo, tiny, smollm2-135m or tinyllama-1.1b")
       ->check(CLI::IsMember({"demo", "tiny", "tinyllama-1.1b"}));
   cmd->add_option("--seed", a->seed, "Model and text seed");
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");

@@ -168,7 +168,7 @@ void train(Builder& b) {
 // Joins two random pieces (the second never starts with U+2581) until the vocabulary is full.
 void extend(Builder& b, uint64_t seed) {
   uint64_t state = seed;
-  size_t failures = 0;
+  size_t failures = 0;  // consecutive draws that found nothing new: give up only when stuck
   while (!b.full()) {
     const auto& pieces = b.pieces();
     const std::string& left = pieces[next_random(state) % pieces.size()];
@@ -179,6 +179,7 @@ void extend(Builder& b, uint64_t seed) {
       continue;
     }
     b.add(merged);
+    failures = 0;
   }
 }
 

@@ -72,8 +72,19 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.max_seq_len = 2048;
     return s;
   }
+  if (name == "smollm2-135m") {  // SmolLM2-135M's shape (GQA 9/3, tied embeddings)
+    s.dim = 576;
+    s.hidden_dim = 1536;
+    s.n_layers = 30;
+    s.n_heads = 9;
+    s.n_kv_heads = 3;
+    s.vocab_size = 49152;
+    s.max_seq_len = 8192;
+    s.tie_embeddings = true;
+    return s;
+  }
   throw InvalidArgument(
-      concat("unknown synthetic preset '", name, "' (demo, tiny, tinyllama-1.1b)"));
+      concat("unknown synthetic preset '", name, "' (demo, tiny, smollm2-135m, tinyllama-1.1b)"));
 }
 
 SyntheticModel make_synthetic_model(const SyntheticSpec& s) {

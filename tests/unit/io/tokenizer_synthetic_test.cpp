@@ -78,6 +78,13 @@ TEST(SyntheticTokenizer, LayoutAndDeterminism) {
   EXPECT_EQ(json::parse(make_synthetic_tokenizer_json(259, 1))["model"]["vocab"].size(), 259u);
 }
 
+// Large vocabularies fill up: the random joins only give up when they stop finding new pieces,
+// not after a fixed number of collisions over the whole run (SmolLM2's 49,152 once failed).
+TEST(SyntheticTokenizer, FillsALargeVocabulary) {
+  const json root = json::parse(make_synthetic_tokenizer_json(49152, 1234));
+  EXPECT_EQ(root.at("model").at("vocab").size(), 49152u);
+}
+
 TEST(SyntheticTokenizer, RoundTripsAndCompresses) {
   testing::TempDir dir;
   const auto small = load_synthetic(512, 5, dir);
