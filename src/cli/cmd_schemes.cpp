@@ -49,7 +49,8 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
           "as w<bits>[g<size>|t][-sym]):\n");
       for (const auto& p : quant::algorithm_prefixes())
         std::printf("%-12s %s\n", (p.algorithm + "-<w>").c_str(), p.description.c_str());
-      std::printf("e.g. gptq-w4g128, awq-w4g32, hqq-w3g64 (same bits per weight as <w>)\n");
+      std::printf(
+          "e.g. gptq-w4g128, gptq-nf4, awq-w4g32, hqq-w3g64 (same bits per weight as <w>)\n");
       return 0;
     };
   });

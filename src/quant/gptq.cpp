@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "numerics/linalg.h"
+#include "numerics/nf4.h"
 #include "quant/affine_store.h"
 #include "quant/grid.h"
 #include "quant/rtn.h"
@@ -32,33 +33,59 @@
 namespace lowbit::quant {
 namespace {
 
-// Squared error of x[0, n) on grid p, each value's weighted by its input's importance
+// One group's grid: an affine (scale, zero) or an NF4 block absmax (format.kind says which).
+struct GroupGrid {
+  AffineParams affine;
+  float absmax = 0.0f;
+};
+
+bool is_nf4(const QuantFormat& f) { return f.kind == QuantKind::nf4; }
+
+uint8_t grid_code(const QuantFormat& f, const GroupGrid& g, float w) {
+  return is_nf4(f) ? nf4_code(w, g.absmax) : affine_code(w, g.affine);
+}
+
+// The value the reference decoder gives for code q.
+float grid_value(const QuantFormat& f, const GroupGrid& g, uint8_t q) {
+  return is_nf4(f) ? g.absmax * kNf4Codebook[q] : affine_value(q, g.affine);
+}
+
+// Squared error of x[0, n) on grid g, each value's weighted by its input's importance
 // diag(H)_j (the expected squared input of that column: an error on a column the layer barely
 // reads costs little), as an importance matrix weighs llama.cpp's block scale search.
-double grid_error(const float* x, int64_t n, const AffineParams& p, const double* importance) {
+double grid_error(const float* x, int64_t n, const QuantFormat& f, const GroupGrid& g,
+                  const double* importance) {
   double err = 0.0;
   for (int64_t i = 0; i < n; ++i) {
-    const double d = static_cast<double>(x[i]) - affine_value(affine_code(x[i], p), p);
+    const double d = static_cast<double>(x[i]) - grid_value(f, g, grid_code(f, g, x[i]));
     err += importance[i] * d * d;
   }
   return err;
 }
 
-// The grid of one group: min/max (RTN's grid), or with mse_clip the best of 80 shrunk ranges
-// by importance-weighted squared error.
-AffineParams group_params(const float* x, int64_t n, const QuantFormat& f, bool mse_clip,
-                          const double* importance) {
+// The grid of one group: min/max (RTN's grid; the absmax for NF4), or with mse_clip the best
+// of 80 ranges shrunk in 1% steps by importance-weighted squared error.
+GroupGrid group_params(const float* x, int64_t n, const QuantFormat& f, bool mse_clip,
+                       const double* importance) {
   const MinMax range = min_max(x, n);
-  AffineParams best = affine_params(f, range.min, range.max);
+  const float absmax = std::max(-range.min, range.max);
+  auto fit = [&](float shrink) {
+    GroupGrid g;
+    if (is_nf4(f))
+      g.absmax = shrink * absmax;
+    else
+      g.affine = affine_params(f, shrink * range.min, shrink * range.max);
+    return g;
+  };
+  GroupGrid best = fit(1.0f);
   if (!mse_clip) return best;
-  double best_err = grid_error(x, n, best, importance);
+  double best_err = grid_error(x, n, f, best, importance);
   for (int i = 1; i < 80; ++i) {
-    const float shrink = 1.0f - static_cast<float>(i) / 100.0f;
-    const AffineParams p = affine_params(f, shrink * range.min, shrink * range.max);
-    const double err = grid_error(x, n, p, importance);
+    const GroupGrid g = fit(1.0f - static_cast<float>(i) / 100.0f);
+    const double err = grid_error(x, n, f, g, importance);
     if (err < best_err) {
       best_err = err;
-      best = p;
+      best = g;
     }
   }
   return best;
@@ -98,7 +125,7 @@ struct Sweep {
   const std::vector<double>& importance;  // diag(H), original column order
   std::vector<T> w;                       // [rows, cols] in sweep order, updated in place
   std::vector<T> u;                       // [cols, cols] upper factor of H^-1, sweep order
-  std::vector<AffineParams>& params;      // [rows * groups_per_row], original group order
+  std::vector<GroupGrid>& params;         // [rows * groups_per_row], original group order
   std::vector<uint8_t> codes;             // [rows, cols] original column order
   std::vector<double> row_loss;
 
@@ -114,8 +141,7 @@ struct Sweep {
       double loss = 0.0;
       for (int64_t c = i1; c < i2; ++c) {
         const int64_t orig = perm[static_cast<size_t>(c)];
-        AffineParams& p =
-            params[static_cast<size_t>(r * layout.groups_per_row + orig / layout.group)];
+        GroupGrid& p = params[static_cast<size_t>(r * layout.groups_per_row + orig / layout.group)];
         if (layout.dynamic && c % layout.group == 0) {
           const int64_t n = std::min(layout.group, cols - c);
           for (int64_t j = 0; j < n; ++j) {
@@ -126,9 +152,9 @@ struct Sweep {
           p = group_params(group_values.data(), n, format, options.mse_clip,
                            group_importance.data());
         }
-        const uint8_t q = affine_code(static_cast<float>(wr[c]), p);
-        const T e =
-            (wr[c] - static_cast<T>(affine_value(q, p))) / u[static_cast<size_t>(c * cols + c)];
+        const uint8_t q = grid_code(format, p, static_cast<float>(wr[c]));
+        const T e = (wr[c] - static_cast<T>(grid_value(format, p, q))) /
+                    u[static_cast<size_t>(c * cols + c)];
         loss += static_cast<double>(e) * static_cast<double>(e);
         const T* __restrict ur = u.data() + c * cols;
         T* __restrict wj = wr;
@@ -187,8 +213,11 @@ GptqResult rtn_fallback(const float* w, int64_t rows, int64_t cols, const QuantF
 }
 
 void check_options(const QuantFormat& format, const GptqOptions& o, const std::string& name) {
-  LB_CHECK_ARG(format.kind == QuantKind::affine_int, "tensor ", name,
-               ": GPTQ needs an integer format, got ", format_name(format));
+  LB_CHECK_ARG(format.kind == QuantKind::affine_int ||
+                   (format.kind == QuantKind::nf4 && !format.double_quant),
+               "tensor ", name,
+               ": GPTQ needs an integer or NF4 (without double quantization) format, got ",
+               format_name(format));
   LB_CHECK_ARG(o.block_size > 0, "tensor ", name, ": GPTQ block size must be > 0, got ",
                o.block_size);
   LB_CHECK_ARG(std::isfinite(o.damp) && o.damp > 0.0, "tensor ", name,
@@ -229,13 +258,12 @@ GptqResult quantize_gptq(const float* w_in, int64_t rows, int64_t cols, const do
   std::vector<double> importance(static_cast<size_t>(cols));
   for (int64_t i = 0; i < cols; ++i)
     importance[static_cast<size_t>(i)] = h[static_cast<size_t>(i * cols + i)];
-  std::vector<AffineParams> params(static_cast<size_t>(rows * layout.groups_per_row));
+  std::vector<GroupGrid> params(static_cast<size_t>(rows * layout.groups_per_row));
   if (format.group_size == kPerTensor) {
     std::vector<double> every(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
       std::copy(importance.begin(), importance.end(), every.begin() + r * cols);
-    const AffineParams p =
-        group_params(w.data(), rows * cols, format, options.mse_clip, every.data());
+    const GroupGrid p = group_params(w.data(), rows * cols, format, options.mse_clip, every.data());
     std::fill(params.begin(), params.end(), p);
   } else if (!layout.dynamic) {
     for (int64_t r = 0; r < rows; ++r)
@@ -310,9 +338,9 @@ GptqResult quantize_gptq(const float* w_in, int64_t rows, int64_t cols, const do
     for (int64_t g = 0; g < (format.group_size == kPerTensor ? 1 : layout.groups_per_row); ++g) {
       if (format.group_size == kPerTensor && r > 0) break;
       const int64_t index = scale_index(format, cols, r, g * layout.group);
-      const AffineParams& p = params[static_cast<size_t>(r * layout.groups_per_row + g)];
-      store_scale(t, index, p.scale);
-      if (format.has_zeros()) store_zero(t, index, p.zero);
+      const GroupGrid& p = params[static_cast<size_t>(r * layout.groups_per_row + g)];
+      store_scale(t, index, is_nf4(format) ? p.absmax : p.affine.scale);
+      if (format.has_zeros()) store_zero(t, index, p.affine.zero);
     }
   }
   result.weight = std::move(t);

@@ -28,8 +28,9 @@ struct GptqOptions {
   // Group grids fixed before the sweep from the original weights (otherwise each group's grid
   // is computed from the error-updated weights when the sweep reaches the group).
   bool static_groups = false;
-  // Search each group's range: shrink [min, max] by 1% steps down to 0.21x and keep the grid
-  // with the smallest squared error on the group's (current) weights.
+  // Search each group's range: shrink [min, max] (NF4: the absmax) by 1% steps down to 0.21x
+  // and keep the grid with the smallest diag(H)-weighted squared error on the group's
+  // (current) weights.
   bool mse_clip = false;
   // Sweep in double instead of f32. Slower; used by tests to compare code for code with a
   // straightforward column-by-column sweep (f32 sums in another order can flip a rare code).
@@ -40,7 +41,7 @@ struct GptqOptions {
 };
 
 struct GptqResult {
-  QuantizedTensor weight;    // affine_int, laid out exactly as quantize_rtn's output
+  QuantizedTensor weight;    // laid out exactly as quantize_rtn's output for the format
   double damp = 0.0;         // the relative dampening that factorized (0 after an RTN fallback)
   int damp_raises = 0;       // how many x10 raises that took
   int64_t dead_columns = 0;  // inputs with H_ii = 0: their weights were zeroed
@@ -51,11 +52,13 @@ struct GptqResult {
 };
 
 // Quantizes the row-major f32 weight w[rows, cols] into `format` (affine_int: 2..8 bits, any
-// group size, symmetric or asymmetric) with the symmetric Hessian h[cols, cols] of its inputs.
+// group size, symmetric or asymmetric; or nf4 without double quantization, whose grid is the
+// NF4 codebook times each block's absmax) with the symmetric Hessian h[cols, cols] of its
+// inputs.
 // Dead inputs (H_ii = 0) get H_ii = 1 and a zero weight column, as the reference does. When H
 // cannot be factorized even after the last damp raise (or is not finite), the weight falls
-// back to quantize_rtn with a warning naming `name`. Throws InvalidArgument naming `name` on a
-// non-integer format, bad options or weights quantize_rtn would reject.
+// back to quantize_rtn with a warning naming `name`. Throws InvalidArgument naming `name` on
+// another format, bad options or weights quantize_rtn would reject.
 GptqResult quantize_gptq(const float* w, int64_t rows, int64_t cols, const double* h,
                          const QuantFormat& format, const GptqOptions& options,
                          const std::string& name);

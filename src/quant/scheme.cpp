@@ -41,7 +41,9 @@ const std::vector<Scheme>& builtin_schemes() {
 
 const std::vector<AlgorithmPrefix>& algorithm_prefixes() {
   static const std::vector<AlgorithmPrefix> prefixes = {
-      {"gptq", "GPTQ: error-compensating column sweep with the calibration inputs' Hessian"},
+      {"gptq",
+       "GPTQ: error-compensating column sweep with the calibration inputs' Hessian (also "
+       "gptq-nf4)"},
       {"awq", "AWQ: activation-aware per-channel scales and clipping from calibration inputs"},
       {"hqq", "HQQ: calibration-free half-quadratic zero-point fit (asymmetric bases only)"},
   };
@@ -104,9 +106,15 @@ Scheme find_scheme(std::string_view name) {
     const std::string_view base_name = name.substr(lead.size());
     bool known_base = false;
     for (const auto& s : builtin_schemes()) known_base = known_base || s.name == base_name;
-    const std::optional<Scheme> base = integer_scheme(base_name);
+    // GPTQ also sweeps over the NF4 codebook (its grid is a block absmax, fixed or searched
+    // like an integer group's range); double quantization would move the absmax after the
+    // sweep has compensated for it, so nf4-dq is not a GPTQ base.
+    const std::optional<Scheme> base = prefix.algorithm == "gptq" && base_name == "nf4"
+                                           ? find_scheme("nf4")
+                                           : integer_scheme(base_name);
     LB_CHECK_ARG(base.has_value(), "scheme '", name, "': ", prefix.algorithm,
-                 " needs an integer weight scheme after '", lead, "' (w8, w4g128, w3g64-sym, ...)",
+                 " needs an integer weight scheme after '", lead, "' (w8, w4g128, w3g64-sym, ...",
+                 prefix.algorithm == "gptq" ? ", or nf4)" : ")",
                  known_base ? concat(", and '", base_name, "' is not one") : std::string(),
                  "; run `lowbit schemes` for the list");
     LB_CHECK_ARG(prefix.algorithm != "hqq" || !base->format.symmetric, "scheme '", name,

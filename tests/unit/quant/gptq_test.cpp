@@ -14,6 +14,7 @@
 #include "layer_fixtures.h"
 #include "numerics/bit_pack.h"
 #include "numerics/linalg.h"
+#include "numerics/nf4.h"
 #include "quant/grid.h"
 #include "quant/rtn.h"
 #include "util/error.h"
@@ -40,20 +41,34 @@ std::vector<float> reference_gptq(const std::vector<float>& w_in, int64_t rows, 
     }
   const int64_t g = f.group_size > 0 ? std::min<int64_t>(f.group_size, cols) : cols;
   const int64_t per_row = (cols + g - 1) / g;
+  // A group's grid: affine parameters, or the NF4 block absmax.
+  struct Grid {
+    AffineParams affine;
+    float absmax = 0.0f;
+  };
+  const bool nf4 = f.kind == QuantKind::nf4;
+  auto fit = [&](const float* x, int64_t n) {
+    Grid out;
+    if (nf4) {
+      out.absmax = abs_max(x, n);
+    } else {
+      const MinMax m = min_max(x, n);
+      out.affine = affine_params(f, m.min, m.max);
+    }
+    return out;
+  };
   // The grid of w[r, c0 : c0 + g) as it is now.
   auto grid = [&](int64_t r, int64_t c0) {
     std::vector<float> x;
     for (int64_t c = c0; c < std::min(c0 + g, cols); ++c)
       x.push_back(static_cast<float>(w[r * cols + c]));
-    const MinMax m = min_max(x.data(), static_cast<int64_t>(x.size()));
-    return affine_params(f, m.min, m.max);
+    return fit(x.data(), static_cast<int64_t>(x.size()));
   };
-  std::vector<AffineParams> params(static_cast<size_t>(rows * per_row));
+  std::vector<Grid> params(static_cast<size_t>(rows * per_row));
   const bool dynamic = f.group_size > 0 && !act_order;
   if (f.group_size == kPerTensor) {
     const std::vector<float> all(w.begin(), w.end());
-    const MinMax m = min_max(all.data(), rows * cols);
-    std::fill(params.begin(), params.end(), affine_params(f, m.min, m.max));
+    std::fill(params.begin(), params.end(), fit(all.data(), rows * cols));
   } else if (!dynamic) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t k = 0; k < per_row; ++k) params[r * per_row + k] = grid(r, k * g);
@@ -85,10 +100,11 @@ std::vector<float> reference_gptq(const std::vector<float>& w_in, int64_t rows, 
         params[r * per_row + c / g] = grid(r, c);
         w.swap(wp);
       }
-      const AffineParams& p = params[r * per_row + orig / g];
+      const Grid& p = params[r * per_row + orig / g];
       double& x = wp[r * cols + c];
-      const uint8_t q = affine_code(static_cast<float>(x), p);
-      const float value = affine_value(q, p);
+      const uint8_t q = nf4 ? nf4_code(static_cast<float>(x), p.absmax)
+                            : affine_code(static_cast<float>(x), p.affine);
+      const float value = nf4 ? p.absmax * kNf4Codebook[q] : affine_value(q, p.affine);
       out[r * cols + orig] = value;
       const double e = (x - value) / u[c * cols + c];
       for (int64_t j = c + 1; j < cols; ++j) wp[r * cols + j] -= e * u[c * cols + j];
@@ -139,6 +155,8 @@ TEST(Gptq, EqualsTheReferenceSweepCodeForCode) {
       {"w4g32 act-order (static groups)", QuantFormat::affine(4, 32, false), true, 64},
       {"w3g64 sym act-order", QuantFormat::affine(3, 64, true), true, 128},
       {"w4g96 ragged groups", QuantFormat::affine(4, 96, false), false, 40},
+      {"nf4 b64, groups across blocks", QuantFormat::nf4(64), false, 48},
+      {"nf4 b32 act-order", QuantFormat::nf4(32), true, 128},
   };
   const Layer l = make_layer(24, 200, 400, 7, /*dead=*/3);
   for (const Case& c : cases) {
@@ -220,6 +238,26 @@ TEST(Gptq, OutputErrorIsBelowRtnAt4And3And2Bits) {
             std::printf("gptq/rtn output error, %s, %s: %.3f\n", format_name(f).c_str(), m.name,
                         gptq / rtn);
         }
+      }
+  }
+}
+
+// On the NF4 codebook too, in every sweep order, with and without the clip search.
+TEST(Gptq, Nf4OutputErrorIsBelowRtn) {
+  const int64_t rows = 48, cols = 256, n = 512;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const Layer l = make_layer(rows, cols, n, seed);
+    const QuantFormat f = QuantFormat::nf4(64);
+    const double rtn = output_error(l.w, quantize_rtn(l.w.data(), rows, cols, f, "t"), l.x, n);
+    for (const bool act_order : {false, true})
+      for (const bool mse_clip : {false, true}) {
+        GptqOptions o;
+        o.act_order = act_order;
+        o.mse_clip = mse_clip;
+        const GptqResult g = quantize_gptq(l.w.data(), rows, cols, l.h.data(), f, o, "t");
+        EXPECT_EQ(g.weight.format, f);
+        EXPECT_LT(output_error(l.w, g.weight, l.x, n), 0.9 * rtn)
+            << "seed " << seed << " act-order " << act_order << " mse-clip " << mse_clip;
       }
   }
 }
@@ -361,8 +399,8 @@ TEST(Gptq, BadArgumentsAreRejectedNamingTheTensor) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };
-  expect_error(QuantFormat::nf4(), {}, "integer format");
-  expect_error(QuantFormat::dense(QuantKind::f16), {}, "integer format");
+  expect_error(QuantFormat::nf4(64, true), {}, "without double quantization");
+  expect_error(QuantFormat::dense(QuantKind::f16), {}, "integer or NF4");
   GptqOptions bad;
   bad.block_size = 0;
   expect_error(QuantFormat::affine(4, 32, false), bad, "block size");

@@ -105,7 +105,8 @@ TEST(Scheme, AlgorithmPrefixesRefuseNonIntegerAndMalformedBases) {
     }
     return std::string("no error");
   };
-  for (const char* name : {"gptq-nf4", "awq-fp8", "hqq-nf4-dq", "gptq-f16", "awq-bf16"}) {
+  for (const char* name :
+       {"awq-nf4", "gptq-nf4-dq", "awq-fp8", "hqq-nf4-dq", "gptq-f16", "awq-bf16"}) {
     const std::string m = message(name);
     EXPECT_NE(m.find(std::string("'") + name + "'"), std::string::npos) << m;
     EXPECT_NE(m.find("integer weight scheme"), std::string::npos) << m;
@@ -116,9 +117,17 @@ TEST(Scheme, AlgorithmPrefixesRefuseNonIntegerAndMalformedBases) {
     const std::string m = message(name);
     EXPECT_NE(m.find("integer weight scheme"), std::string::npos) << name << ": " << m;
   }
+  EXPECT_NE(message("gptq-f16").find("or nf4"), std::string::npos);
   EXPECT_NE(message("hqq-w4g128-sym").find("asymmetric"), std::string::npos);
   EXPECT_NE(message("rtn-w4g128").find("unknown scheme"), std::string::npos);
   EXPECT_NE(message("GPTQ-w4g128").find("unknown scheme"), std::string::npos);
+}
+
+// GPTQ sweeps over the NF4 codebook too: same format (and bits) as nf4.
+TEST(Scheme, GptqTakesNf4AsABase) {
+  const Scheme s = find_scheme("gptq-nf4");
+  EXPECT_EQ(s.algorithm, "gptq");
+  EXPECT_EQ(s.format, find_scheme("nf4").format);
 }
 
 TEST(Scheme, ComposedSchemesAreNamedLikeTheBuiltins) {
