@@ -36,6 +36,9 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
       ->capture_default_str();
   cmd->add_flag("--act-order", f.act_order,
                 "GPTQ: quantize columns by descending Hessian diagonal (static groups)");
+  cmd->add_flag("--true-sequential", f.true_sequential,
+                "GPTQ: observe each linear's input with the block's earlier linears already "
+                "quantized (three more passes per block)");
   cmd->add_flag("--mse-clip", f.mse_clip,
                 "GPTQ: search each group's range for the smallest squared error weighted by the "
                 "Hessian diagonal");
@@ -107,6 +110,7 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   calibration.gptq.act_order = flags.act_order;
   calibration.gptq.static_groups = flags.act_order;
   calibration.gptq.mse_clip = flags.mse_clip;
+  calibration.true_sequential = flags.true_sequential;
   std::optional<ptq::BlockStore> store;
   if (!resume_dir.empty()) {
     nlohmann::json run = ptq::calibration_fingerprint(options, windows, calibration);

@@ -27,6 +27,7 @@ struct CalibrationFlags {
   int64_t block_size = 128;
   bool act_order = false;
   bool mse_clip = false;
+  bool true_sequential = false;
 };
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,

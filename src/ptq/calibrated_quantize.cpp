@@ -137,21 +137,32 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
         stats[static_cast<size_t>(i)] =
             std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
                                          samples * seq_len, calibration.max_sample_rows);
-      const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
-                                                 int64_t rows, int64_t) {
-        stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+      // True-sequential GPTQ observes each later input again once the linears before it are
+      // quantized, so pass 1 needs only q/k/v's input.
+      const bool true_sequential = !awq && calibration.true_sequential;
+      // Runs the calibration windows through `b`, observing the inputs in `wanted`; the
+      // outputs are not kept.
+      const auto observe = [&](const model::BlockWeights& b,
+                               const std::array<bool, model::kLinearInputs>& wanted) {
+        const model::LinearObserver observer = [&](int64_t, model::LinearInput input,
+                                                   const float* in, int64_t rows, int64_t) {
+          if (wanted[static_cast<size_t>(input)])
+            stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+        };
+        for (int64_t s = 0; s < samples; ++s) {
+          std::copy_n(hidden.begin() + s * seq_len * dim, seq_len * dim, x.begin());
+          model::run_block(c, b, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
+                           &observer);
+        }
       };
-      // Pass 1: the block as stored, observed; its outputs are not kept.
-      for (int64_t s = 0; s < samples; ++s) {
-        std::copy_n(hidden.begin() + s * seq_len * dim, seq_len * dim, x.begin());
-        model::run_block(c, block, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
-                         &observer);
-      }
+      // Pass 1: the block as stored.
+      observe(block, {true, !true_sequential, !true_sequential, !true_sequential});
       // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
       // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
       std::array<std::vector<double>, model::kLinearInputs> hessians;
       for (int i = 0; i < model::kLinearInputs; ++i)
-        hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
+        if (!true_sequential || i == 0)
+          hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
       AwqBlockResult awq_result;
       if (awq) {
         std::array<const InputStats*, 4> views;
@@ -168,7 +179,19 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
       }
       for (int i = 0; i < 7; ++i) {
         const std::string& name = names[static_cast<size_t>(i)];
-        const std::vector<double>& h = hessians[static_cast<size_t>(model::linear_input_of(i))];
+        const auto input = static_cast<size_t>(model::linear_input_of(i));
+        if (hessians[input].empty()) {
+          // True-sequential: this input as the block with its earlier linears quantized
+          // (qblock) produces it.
+          stats[input] =
+              std::make_unique<InputStats>(input_width(c, model::linear_input_of(i)),
+                                           samples * seq_len, calibration.max_sample_rows);
+          std::array<bool, model::kLinearInputs> wanted{};
+          wanted[input] = true;
+          observe(qblock, wanted);
+          hessians[input] = stats[input]->hessian();
+        }
+        const std::vector<double>& h = hessians[input];
         const QuantizedTensor& stored_weight = source.tensors.at(name);
         const std::vector<float> w = kernels::dequantize_all(stored_weight);
         const int64_t rows = stored_weight.rows(), cols = stored_weight.cols();
@@ -251,6 +274,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     q["calibration"]["act_order"] = calibration.gptq.act_order;
     q["calibration"]["block_size"] = calibration.gptq.block_size;
     q["calibration"]["mse_clip"] = calibration.gptq.mse_clip;
+    q["calibration"]["true_sequential"] = calibration.true_sequential;
   }
   return result;
 }
@@ -292,7 +316,8 @@ nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
             {"max_shrink", a.max_shrink},
             {"clip_grid", a.clip_grid},
             {"clip_max_rows", a.clip_max_rows}}},
-          {"max_sample_rows", calibration.max_sample_rows}};
+          {"max_sample_rows", calibration.max_sample_rows},
+          {"true_sequential", calibration.true_sequential}};
 }
 
 }  // namespace lowbit::ptq

@@ -27,6 +27,10 @@ struct CalibrationOptions {
   quant::GptqOptions gptq;  // pool is set by the driver
   quant::AwqOptions awq;
   int64_t max_sample_rows = 4096;  // input rows kept per linear input for searches
+  // GPTQ: observe o's input again after q/k/v are quantized, gate/up's after o, down's after
+  // gate/up (the reference's --true-sequential), so each linear compensates for the
+  // quantization error of the linears before it in its block. Three more passes per block.
+  bool true_sequential = false;
 };
 
 struct CalibrationProgress {

@@ -176,6 +176,72 @@ TEST(CalibratedQuantize, GptqBeatsRtnOnTheCalibrationRowsAndIsThreadCountInvaria
   for (const float v : logits) ASSERT_TRUE(std::isfinite(v));
 }
 
+// Squared error of block 0's output with `tensors`' linears against the stored block's, over
+// the windows, relative to the stored output's energy.
+double block0_output_error(const ModelSource& source, const TensorMap& tensors,
+                           const std::vector<std::vector<int32_t>>& windows,
+                           kernels::ExecContext& ctx) {
+  const model::LlamaConfig c = model::LlamaConfig::from_json(source.config);
+  const model::BlockWeights ref = model::bind_block(c, source.tensors, 0);
+  const model::BlockWeights q = model::bind_block(c, tensors, 0);
+  const std::vector<float> inv_freq = c.rope_inv_freq();
+  const auto len = static_cast<int64_t>(windows[0].size());
+  model::KvCache cache(1, len, c.kv_dim());
+  model::BlockScratch scratch;
+  double num = 0, den = 0;
+  for (const auto& w : windows) {
+    std::vector<float> x(static_cast<size_t>(len * c.dim));
+    for (int64_t t = 0; t < len; ++t)
+      kernels::embedding_lookup(source.tensors.at("model.embed_tokens.weight"),
+                                w[static_cast<size_t>(t)], &x[static_cast<size_t>(t * c.dim)]);
+    std::vector<float> y = x;
+    model::run_block(c, ref, inv_freq, 0, 0, x.data(), len, 0, cache, scratch, ctx);
+    model::run_block(c, q, inv_freq, 0, 0, y.data(), len, 0, cache, scratch, ctx);
+    for (size_t i = 0; i < x.size(); ++i) {
+      num += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
+      den += static_cast<double>(x[i]) * x[i];
+    }
+  }
+  return num / den;
+}
+
+// True-sequential: q/k/v see the same inputs as without it, the later linears see inputs of
+// the partly quantized block, which lowers the block's output error; same bytes at any thread
+// count.
+TEST(CalibratedQuantize, TrueSequentialObservesThePartlyQuantizedBlock) {
+  const SyntheticSpec spec = synthetic_preset("tiny");
+  const SyntheticModel m = make_synthetic_model(spec);
+  ModelSource source;
+  source.config = m.config;
+  source.tensors = m.tensors;
+  const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
+  QuantizeOptions options;
+  options.linear = quant::find_scheme("gptq-w3g32");
+  CalibrationOptions plain, sequential;
+  sequential.true_sequential = true;
+  kernels::ExecContext one(1), two(2);
+  const CalibratedModel a = quantize_calibrated(source, options, windows, plain, two);
+  const CalibratedModel b = quantize_calibrated(source, options, windows, sequential, two);
+  const CalibratedModel b1 = quantize_calibrated(source, options, windows, sequential, one);
+  const auto same = [](const QuantizedTensor& x, const QuantizedTensor& y) {
+    return x.codes.size() == y.codes.size() &&
+           std::memcmp(x.codes.data(), y.codes.data(), x.codes.size()) == 0;
+  };
+  const std::vector<std::string> names = model::linear_tensor_names(0);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const bool equal = same(a.model.tensors.at(names[i]), b.model.tensors.at(names[i]));
+    EXPECT_EQ(equal, i < 3) << names[i];
+  }
+  for (const std::string& name : b.model.tensors.names())
+    EXPECT_TRUE(same(b.model.tensors.at(name), b1.model.tensors.at(name))) << name;
+  EXPECT_EQ(b.model.quantization["calibration"]["true_sequential"], true);
+  const double plain_error = block0_output_error(source, a.model.tensors, windows, two);
+  const double sequential_error = block0_output_error(source, b.model.tensors, windows, two);
+  std::printf("block 0 relative output error: plain %.5f, true-sequential %.5f\n", plain_error,
+              sequential_error);
+  EXPECT_LT(sequential_error, plain_error);
+}
+
 TEST(CalibratedQuantize, RefusesWindowsLongerThanTheContextAndNonCalibratedSchemes) {
   const SyntheticModel m = make_synthetic_model(synthetic_preset("tiny"));
   ModelSource source;
