@@ -261,7 +261,7 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
   auto dense = [&](QuantKind kind, size_t elem) {
     // Borrow unless an alignment below the element size left the bytes misaligned.
     Buffer b = reinterpret_cast<uintptr_t>(t.data) % elem == 0
-                   ? Buffer::borrow(file_, t.data, t.size)
+                   ? Buffer::borrow_mapped(file_, t.data, t.size)
                    : Buffer::copy_of(t.data, t.size);
     return QuantizedTensor::dense(kind, shape, std::move(b));
   };

@@ -146,7 +146,7 @@ Llama2cModel read_llama2c(const fs::path& path) {
     const Shape shape = cols == 0 ? Shape{rows} : Shape{rows, cols};
     const int64_t n = numel(shape);
     for (int64_t i = 0; i < count; ++i) {
-      Buffer b = Buffer::borrow(o.file, cursor, static_cast<size_t>(n) * sizeof(float));
+      Buffer b = Buffer::borrow_mapped(o.file, cursor, static_cast<size_t>(n) * sizeof(float));
       named.emplace_back(name_of(static_cast<int>(i)),
                          QuantizedTensor::dense(QuantKind::f32, shape, std::move(b)));
       cursor += n;

@@ -172,7 +172,7 @@ const SafetensorsEntry& SafetensorsFile::at(std::string_view name) const {
 Buffer SafetensorsFile::buffer(const SafetensorsEntry& entry) const {
   const size_t align = dtype_size(entry.dtype);
   if (reinterpret_cast<uintptr_t>(entry.data) % align == 0)
-    return Buffer::borrow(file_, entry.data, entry.size);
+    return Buffer::borrow_mapped(file_, entry.data, entry.size);
   return Buffer::copy_of(entry.data, entry.size);
 }
 

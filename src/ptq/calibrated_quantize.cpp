@@ -234,6 +234,9 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     for (int64_t s = 0; s < samples; ++s)
       model::run_block(c, qblock, inv_freq, l, 0, &hidden[static_cast<size_t>(s * seq_len * dim)],
                        seq_len, 0, cache, scratch, ctx);
+    // The block's source weights are not read again: drop their mapped pages, so resident
+    // memory holds about one block of weights, not the whole model.
+    for (const std::string& name : names) source.tensors.at(name).release_pages();
     if (!p.resumed) {
       work_seconds += timer.seconds() - block_start;
       ++worked_blocks;

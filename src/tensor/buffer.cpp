@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "util/mmap_file.h"
+
 namespace lowbit {
 
 Buffer Buffer::allocate(size_t bytes) {
@@ -34,6 +36,19 @@ Buffer Buffer::borrow(std::shared_ptr<const void> owner, const void* data, size_
   b.data_ = static_cast<const uint8_t*>(data);
   b.size_ = bytes;
   return b;
+}
+
+Buffer Buffer::borrow_mapped(std::shared_ptr<const MappedFile> file, const void* data,
+                             size_t bytes) {
+  const MappedFile* mapping = file.get();
+  Buffer b = borrow(std::move(file), data, bytes);
+  b.mapping_ = mapping;
+  return b;
+}
+
+void Buffer::release_pages() const {
+  if (mapping_ != nullptr && size_ > 0)
+    mapping_->release(static_cast<size_t>(data_ - mapping_->data()), size_);
 }
 
 uint8_t* Buffer::mutable_data() {

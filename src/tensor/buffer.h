@@ -15,6 +15,8 @@
 
 namespace lowbit {
 
+class MappedFile;
+
 class Buffer {
  public:
   Buffer() = default;
@@ -24,6 +26,9 @@ class Buffer {
   static Buffer copy_of(const void* data, size_t bytes);
   // Borrowed view; `owner` keeps the bytes alive.
   static Buffer borrow(std::shared_ptr<const void> owner, const void* data, size_t bytes);
+  // Borrowed view of a memory-mapped file's bytes, which release_pages() can drop.
+  static Buffer borrow_mapped(std::shared_ptr<const MappedFile> file, const void* data,
+                              size_t bytes);
 
   const uint8_t* data() const { return data_; }
   // Writable bytes, copied first unless this Buffer is their only owner. Call it before
@@ -45,9 +50,15 @@ class Buffer {
     return reinterpret_cast<T*>(mutable_data());
   }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // For bytes borrowed from a mapped file: drops their whole pages from resident memory
+  // (a later read faults them in again from the file). Nothing for other buffers. A
+  // calibrated run calls it on each block's source weights once the block is done, so
+  // resident memory stays at about one block of weights however large the model.
+  void release_pages() const;
 
  private:
   std::shared_ptr<const void> owner_;
+  const MappedFile* mapping_ = nullptr;  // set by borrow_mapped; owner_ keeps it alive
   const uint8_t* data_ = nullptr;
   uint8_t* mutable_ = nullptr;
   size_t size_ = 0;

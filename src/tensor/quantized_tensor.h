@@ -38,6 +38,10 @@ struct QuantizedTensor {
   // Throws FormatError naming `name` and the position when a stored value (dense element,
   // fp8 code, scale, zero-point) is NaN or infinite. One pass over the bytes.
   void check_finite(const std::string& name) const;
+  // Drops the resident pages of buffers borrowed from a mapped file (Buffer::release_pages).
+  void release_pages() const {
+    for (const Buffer* b : {&codes, &scales, &zeros, &nested_scales}) b->release_pages();
+  }
 
   // A dense f32 tensor that owns a copy of `data`.
   static QuantizedTensor from_f32(const float* data, Shape shape);
