@@ -8,6 +8,7 @@
 
 #include "cli/common.h"
 #include "eval/text_file.h"
+#include "model/kv_calibration.h"
 #include "model/llama_config.h"
 #include "ptq/calibration_windows.h"
 #include "util/check.h"
@@ -77,6 +78,18 @@ void kill_if_asked(int64_t blocks_done) {
 }
 
 }  // namespace
+
+kernels::KvFormat calibrated_fp8_kv(const CalibrationFlags& flags, const model::LlamaModel& model,
+                                    const Tokenizer& tokenizer, kernels::ExecContext& ctx) {
+  const std::string text = eval::read_text_file(flags.calib, "--calib");
+  const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/false);
+  const int64_t seq_len = std::min(flags.seq_len, model.config().max_seq_len);
+  const auto windows =
+      ptq::calibration_windows(tokens, flags.samples, seq_len, flags.seed, tokenizer.bos_id());
+  log_info("fp8 KV scales from ", windows.size(), " windows of ", seq_len, " tokens of ",
+           flags.calib);
+  return model::calibrate_fp8_kv(model, windows, ctx);
+}
 
 ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const ptq::QuantizeOptions& options,

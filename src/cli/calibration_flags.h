@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "io/model_source.h"
+#include "io/tokenizer.h"
 #include "kernels/exec_context.h"
+#include "model/llama_model.h"
 #include "ptq/calibrated_quantize.h"
 #include "ptq/quantize_model.h"
 
@@ -33,6 +35,11 @@ struct CalibrationFlags {
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
 // --mse-clip.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
+
+// fp8 KV-cache scales from flags.calib: amax / 448 per layer over calibration windows drawn as
+// the weight calibration draws them (flags.samples x flags.seq_len tokens, BOS first).
+kernels::KvFormat calibrated_fp8_kv(const CalibrationFlags& flags, const model::LlamaModel& model,
+                                    const Tokenizer& tokenizer, kernels::ExecContext& ctx);
 
 // Quantizes `source` as `options` says: RTN/HQQ directly, GPTQ on calibration windows drawn
 // from flags.calib (tokenized with the model's tokenizer). Throws InvalidArgument naming --calib

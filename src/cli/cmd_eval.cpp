@@ -13,11 +13,9 @@
 #include "cli/subcommands.h"
 #include "eval/perplexity.h"
 #include "eval/text_file.h"
-#include "model/kv_calibration.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
 #include "ptq/calibrated_quantize.h"
-#include "ptq/calibration_windows.h"
 #include "ptq/model_loader.h"
 #include "ptq/quantize_model.h"
 #include "util/check.h"
@@ -89,20 +87,6 @@ std::unique_ptr<model::LlamaModel> open_baseline(const EvalArgs& a, const std::s
   return ptq::build_model(source.config, source.tensors);
 }
 
-// fp8 KV scales from --calib: amax / 448 per layer over calibration windows drawn as the
-// weight calibration draws them.
-kernels::KvFormat calibrated_fp8(const EvalArgs& a, const model::LlamaModel& m,
-                                 const Tokenizer& tokenizer, kernels::ExecContext& ctx) {
-  const std::string text = eval::read_text_file(a.calibration.calib, "--calib");
-  const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/false);
-  const int64_t seq_len = std::min(a.calibration.seq_len, m.config().max_seq_len);
-  const auto windows =
-      ptq::calibration_windows(tokens, a.calibration.samples, seq_len, a.calibration.seed);
-  log_info("eval: fp8 KV scales from ", windows.size(), " windows of ", seq_len, " tokens of ",
-           a.calibration.calib);
-  return model::calibrate_fp8_kv(m, windows, ctx);
-}
-
 int run_eval(const EvalArgs& a) {
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(a.model);
@@ -145,7 +129,7 @@ int run_eval(const EvalArgs& a) {
   log_info("eval: ", a.text, ": ", tokens.size(), " tokens, protocol ", a.protocol, ", ctx ",
            plan.ctx, ", ", plan.windows, " windows");
   const model::LlamaModel& evaluated = quantized ? *quantized : *model;
-  if (calibrated_kv) kv = calibrated_fp8(a, evaluated, tokenizer, ctx);
+  if (calibrated_kv) kv = calibrated_fp8_kv(a.calibration, evaluated, tokenizer, ctx);
   // Without another baseline, a KV format other than the baseline's is compared with the
   // same weights and the baseline's cache.
   const bool kv_baseline = !other && !quantized && kv.dtype != baseline_kv.dtype;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/calibration_flags.h"
 #include "cli/common.h"
 #include "cli/kv_cache_flags.h"
 #include "cli/subcommands.h"
@@ -20,6 +21,7 @@ struct GenerateArgs {
   ModelOptions model;
   SchemeOptions scheme;
   KvCacheFlags kv;
+  CalibrationFlags kv_calibration;  // --calib: fp8 KV scales
   std::string prompt;
   int64_t steps = 256;
   float temperature = 0.0f;
@@ -29,7 +31,9 @@ struct GenerateArgs {
 
 int run_generate(const GenerateArgs& a) {
   const auto scheme = resolve_scheme(a.scheme);
-  const kernels::KvFormat kv = kv_format_of(a.kv);
+  kernels::KvFormat kv = kv_format_of(a.kv);
+  LB_CHECK_ARG(a.kv_calibration.calib.empty() || kv.dtype == kernels::KvDtype::fp8,
+               "--calib calibrates an fp8 KV cache; give --kv-cache-dtype fp8 with it");
   ModelSource source = open_model(a.model);
   const Tokenizer& tokenizer = require_tokenizer(source);
   kernels::ExecContext ctx = make_context(a.model);
@@ -40,6 +44,8 @@ int run_generate(const GenerateArgs& a) {
   }
   auto model = ptq::build_model(source.config, tensors);
   const auto& c = model->config();
+  if (!a.kv_calibration.calib.empty())
+    kv = calibrated_fp8_kv(a.kv_calibration, *model, tokenizer, ctx);
 
   std::vector<int32_t> prompt = tokenizer.encode(a.prompt, /*add_bos=*/true);
   if (prompt.empty()) prompt.push_back(c.bos_id);
@@ -79,14 +85,18 @@ int run_generate(const GenerateArgs& a) {
   const double tps =
       decode_seconds > 0 ? static_cast<double>(generated.size()) / decode_seconds : 0;
   if (a.json) {
-    print_json({{"prompt", a.prompt},
-                {"prompt_tokens", prompt},
-                {"tokens", generated},
-                {"text", text},
-                {"kv_cache_dtype", a.kv.dtype},
-                {"kv_cache_bytes", cache.bytes()},
-                {"prefill_seconds", prefill_seconds},
-                {"decode_tokens_per_second", tps}});
+    nlohmann::json out = {{"prompt", a.prompt},
+                          {"prompt_tokens", prompt},
+                          {"tokens", generated},
+                          {"text", text},
+                          {"kv_cache_dtype", a.kv.dtype},
+                          {"kv_cache_bytes", cache.bytes()},
+                          {"prefill_seconds", prefill_seconds},
+                          {"decode_tokens_per_second", tps}};
+    // fp8 caches: static scales from --calib, or dynamic (the prompt's amax).
+    if (kv.dtype == kernels::KvDtype::fp8)
+      out["kv_fp8_scales"] = kv.key_scales.empty() ? "dynamic" : "calibrated";
+    print_json(out);
   } else {
     std::printf("\n");
     log_info("generate: ", generated.size(), " tokens, ", tps, " tokens/s decode");
@@ -102,6 +112,15 @@ void add_generate_command(CLI::App& app, std::function<int()>& action) {
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
   add_kv_cache_flags(cmd, a->kv, /*memory=*/false);
+  cmd->add_option("--calib", a->kv_calibration.calib,
+                  "Calibration text (UTF-8) for static fp8 KV-cache scales (amax / 448 per layer)");
+  cmd->add_option("--calib-samples", a->kv_calibration.samples, "Calibration windows")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--calib-seq-len", a->kv_calibration.seq_len,
+                  "Tokens per calibration window (capped at the model's context)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24))
+      ->capture_default_str();
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (empty: start from BOS)");
   cmd->add_option("-n,--steps", a->steps, "Tokens to generate")->check(integer_range(1, 1 << 20));
   cmd->add_option("--temp", a->temperature, "Sampling temperature (0 = greedy)")
