@@ -40,6 +40,128 @@ int64_t input_width(const model::LlamaConfig& c, model::LinearInput input) {
   return 0;
 }
 
+// What every block's quantization shares: the model, the options, the calibration
+// activations (this block's inputs) and scratch.
+struct BlockRun {
+  const model::LlamaConfig& c;
+  const ModelSource& source;
+  const quant::Scheme& scheme;
+  const CalibrationOptions& calibration;
+  const quant::GptqOptions& gptq;
+  kernels::ExecContext& ctx;
+  const std::vector<float>& inv_freq;
+  const std::vector<float>& hidden;  // [samples, seq_len, dim]
+  int64_t samples, seq_len;
+  model::KvCache& cache;
+  model::BlockScratch& scratch;
+  std::vector<float>& x;  // one window's rows
+};
+
+// Observes block l (`block`, as stored) on the calibration activations and quantizes its seven
+// linears with GPTQ (from their inputs' Hessians) or AWQ (scale search, fold and clip on the
+// sampled input rows), each reported against RTN on the same rows. Sets qblock's linears (and
+// AWQ's folded norms) to the result; returns what the block contributes to the output.
+StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWeights& block,
+                           model::BlockWeights& qblock) {
+  const model::LlamaConfig& c = run.c;
+  const ModelSource& source = run.source;
+  const quant::Scheme& scheme = run.scheme;
+  const CalibrationOptions& calibration = run.calibration;
+  kernels::ExecContext& ctx = run.ctx;
+  const int64_t samples = run.samples, seq_len = run.seq_len, dim = c.dim;
+  const bool awq = scheme.algorithm == "awq";
+  const std::vector<std::string> names = model::linear_tensor_names(l);
+  const std::string prefix = concat("model.layers.", l, ".");
+  StoredBlock out;
+  std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
+  for (int i = 0; i < model::kLinearInputs; ++i)
+    stats[static_cast<size_t>(i)] =
+        std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
+                                     samples * seq_len, calibration.max_sample_rows);
+  // True-sequential GPTQ observes each later input again once the linears before it are
+  // quantized, so pass 1 needs only q/k/v's input.
+  const bool true_sequential = !awq && calibration.true_sequential;
+  // Runs the calibration windows through `b`, observing the inputs in `wanted`; the
+  // outputs are not kept.
+  const auto observe = [&](const model::BlockWeights& b,
+                           const std::array<bool, model::kLinearInputs>& wanted) {
+    const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
+                                               int64_t rows, int64_t) {
+      if (wanted[static_cast<size_t>(input)])
+        stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+    };
+    for (int64_t s = 0; s < samples; ++s) {
+      std::copy_n(run.hidden.begin() + s * seq_len * dim, seq_len * dim, run.x.begin());
+      model::run_block(c, b, run.inv_freq, l, 0, run.x.data(), seq_len, 0, run.cache, run.scratch,
+                       ctx, &observer);
+    }
+  };
+  // Pass 1: the block as stored.
+  observe(block, {true, !true_sequential, !true_sequential, !true_sequential});
+  // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
+  // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
+  std::array<std::vector<double>, model::kLinearInputs> hessians;
+  for (int i = 0; i < model::kLinearInputs; ++i)
+    if (!true_sequential || i == 0)
+      hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
+  AwqBlockResult awq_result;
+  if (awq) {
+    std::array<const InputStats*, 4> views;
+    for (size_t i = 0; i < 4; ++i) views[i] = stats[i].get();
+    awq_result = quantize_awq_block(c, block, views, scheme.format, calibration.awq);
+    qblock.attn_norm = awq_result.attn_norm;
+    qblock.ffn_norm = awq_result.ffn_norm;
+    const auto norm_tensor = [&](const std::vector<float>& v) {
+      return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
+                                    Buffer::copy_of(v.data(), v.size() * sizeof(float)));
+    };
+    out.tensors.add(prefix + "input_layernorm.weight", norm_tensor(awq_result.attn_norm));
+    out.tensors.add(prefix + "post_attention_layernorm.weight", norm_tensor(awq_result.ffn_norm));
+  }
+  for (int i = 0; i < 7; ++i) {
+    const std::string& name = names[static_cast<size_t>(i)];
+    const auto input = static_cast<size_t>(model::linear_input_of(i));
+    if (hessians[input].empty()) {
+      // True-sequential: this input as the block with its earlier linears quantized
+      // (qblock) produces it.
+      stats[input] = std::make_unique<InputStats>(input_width(c, model::linear_input_of(i)),
+                                                  samples * seq_len, calibration.max_sample_rows);
+      std::array<bool, model::kLinearInputs> wanted{};
+      wanted[input] = true;
+      observe(qblock, wanted);
+      hessians[input] = stats[input]->hessian();
+    }
+    const std::vector<double>& h = hessians[input];
+    const QuantizedTensor& stored_weight = source.tensors.at(name);
+    const std::vector<float> w = kernels::dequantize_all(stored_weight);
+    const int64_t rows = stored_weight.rows(), cols = stored_weight.cols();
+    LayerReport r;
+    r.name = name;
+    r.method = scheme.algorithm;
+    QuantizedTensor q;
+    if (awq) {
+      q = std::move(awq_result.linears[static_cast<size_t>(i)]);
+      r.error = relative_output_error(w.data(), awq_result.effective[static_cast<size_t>(i)].data(),
+                                      rows, cols, h.data());
+    } else {
+      quant::GptqResult g =
+          quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format, run.gptq, name);
+      r.damp = g.damp;
+      r.rtn_fallback = g.rtn_fallback;
+      q = std::move(g.weight);
+      r.error =
+          relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols, h.data());
+    }
+    const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
+    r.rtn_error =
+        relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols, h.data());
+    out.report.push_back(r);
+    *linear_slot(qblock, i) = q;
+    out.tensors.add(name, std::move(q));
+  }
+  return out;
+}
+
 }  // namespace
 
 bool needs_calibration(const QuantizeOptions& options) {
@@ -95,6 +217,8 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   quant::GptqOptions gptq = calibration.gptq;
   gptq.pool = ctx.pool.get();
 
+  const BlockRun run{c,      source,  scheme,  calibration, gptq,    ctx, inv_freq,
+                     hidden, samples, seq_len, cache,       scratch, x};
   CalibratedModel result;
   TensorMap quantized;  // the block linears, by name
   Timer timer;
@@ -132,93 +256,9 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
         *linear_slot(qblock, i) = block_tensors.at(names[static_cast<size_t>(i)]);
       p.resumed = true;
     } else {
-      std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
-      for (int i = 0; i < model::kLinearInputs; ++i)
-        stats[static_cast<size_t>(i)] =
-            std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
-                                         samples * seq_len, calibration.max_sample_rows);
-      // True-sequential GPTQ observes each later input again once the linears before it are
-      // quantized, so pass 1 needs only q/k/v's input.
-      const bool true_sequential = !awq && calibration.true_sequential;
-      // Runs the calibration windows through `b`, observing the inputs in `wanted`; the
-      // outputs are not kept.
-      const auto observe = [&](const model::BlockWeights& b,
-                               const std::array<bool, model::kLinearInputs>& wanted) {
-        const model::LinearObserver observer = [&](int64_t, model::LinearInput input,
-                                                   const float* in, int64_t rows, int64_t) {
-          if (wanted[static_cast<size_t>(input)])
-            stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
-        };
-        for (int64_t s = 0; s < samples; ++s) {
-          std::copy_n(hidden.begin() + s * seq_len * dim, seq_len * dim, x.begin());
-          model::run_block(c, b, inv_freq, l, 0, x.data(), seq_len, 0, cache, scratch, ctx,
-                           &observer);
-        }
-      };
-      // Pass 1: the block as stored.
-      observe(block, {true, !true_sequential, !true_sequential, !true_sequential});
-      // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
-      // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
-      std::array<std::vector<double>, model::kLinearInputs> hessians;
-      for (int i = 0; i < model::kLinearInputs; ++i)
-        if (!true_sequential || i == 0)
-          hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
-      AwqBlockResult awq_result;
-      if (awq) {
-        std::array<const InputStats*, 4> views;
-        for (size_t i = 0; i < 4; ++i) views[i] = stats[i].get();
-        awq_result = quantize_awq_block(c, block, views, scheme.format, calibration.awq);
-        qblock.attn_norm = awq_result.attn_norm;
-        qblock.ffn_norm = awq_result.ffn_norm;
-        const auto norm_tensor = [&](const std::vector<float>& v) {
-          return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
-                                        Buffer::copy_of(v.data(), v.size() * sizeof(float)));
-        };
-        block_tensors.add(attn_norm_name, norm_tensor(awq_result.attn_norm));
-        block_tensors.add(ffn_norm_name, norm_tensor(awq_result.ffn_norm));
-      }
-      for (int i = 0; i < 7; ++i) {
-        const std::string& name = names[static_cast<size_t>(i)];
-        const auto input = static_cast<size_t>(model::linear_input_of(i));
-        if (hessians[input].empty()) {
-          // True-sequential: this input as the block with its earlier linears quantized
-          // (qblock) produces it.
-          stats[input] =
-              std::make_unique<InputStats>(input_width(c, model::linear_input_of(i)),
-                                           samples * seq_len, calibration.max_sample_rows);
-          std::array<bool, model::kLinearInputs> wanted{};
-          wanted[input] = true;
-          observe(qblock, wanted);
-          hessians[input] = stats[input]->hessian();
-        }
-        const std::vector<double>& h = hessians[input];
-        const QuantizedTensor& stored_weight = source.tensors.at(name);
-        const std::vector<float> w = kernels::dequantize_all(stored_weight);
-        const int64_t rows = stored_weight.rows(), cols = stored_weight.cols();
-        LayerReport r;
-        r.name = name;
-        r.method = scheme.algorithm;
-        QuantizedTensor q;
-        if (awq) {
-          q = std::move(awq_result.linears[static_cast<size_t>(i)]);
-          r.error = relative_output_error(
-              w.data(), awq_result.effective[static_cast<size_t>(i)].data(), rows, cols, h.data());
-        } else {
-          quant::GptqResult g =
-              quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format, gptq, name);
-          r.damp = g.damp;
-          r.rtn_fallback = g.rtn_fallback;
-          q = std::move(g.weight);
-          r.error = relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols,
-                                          h.data());
-        }
-        const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
-        r.rtn_error = relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows,
-                                            cols, h.data());
-        block_report.push_back(r);
-        *linear_slot(qblock, i) = q;
-        block_tensors.add(name, std::move(q));
-      }
+      StoredBlock fresh = quantize_block(run, l, block, qblock);
+      block_tensors = std::move(fresh.tensors);
+      block_report = std::move(fresh.report);
       if (store) store->save(l, block_tensors, block_report);
     }
     for (const LayerReport& r : block_report) {
