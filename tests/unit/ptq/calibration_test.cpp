@@ -131,6 +131,13 @@ TEST(InputStats, RelativeOutputErrorIsTheOutputErrorOnTheRows) {
               1e-6 * num / den);
 }
 
+ModelSource synthetic_source(const SyntheticModel& m) {
+  ModelSource source;
+  source.config = m.config;
+  source.tensors = m.tensors;
+  return source;
+}
+
 std::vector<std::vector<int32_t>> synthetic_windows(int64_t vocab, int64_t samples, int64_t len) {
   std::vector<int32_t> tokens(4096);
   for (size_t i = 0; i < tokens.size(); ++i)
@@ -140,10 +147,7 @@ std::vector<std::vector<int32_t>> synthetic_windows(int64_t vocab, int64_t sampl
 
 TEST(CalibratedQuantize, GptqBeatsRtnOnTheCalibrationRowsAndIsThreadCountInvariant) {
   SyntheticSpec spec = synthetic_preset("tiny");
-  const SyntheticModel m = make_synthetic_model(spec);
-  ModelSource source;
-  source.config = m.config;
-  source.tensors = m.tensors;
+  const ModelSource source = synthetic_source(make_synthetic_model(spec));
   const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
   QuantizeOptions options;
   options.linear = quant::find_scheme("gptq-w3g32");
@@ -210,10 +214,7 @@ double block0_output_error(const ModelSource& source, const TensorMap& tensors,
 // count.
 TEST(CalibratedQuantize, TrueSequentialObservesThePartlyQuantizedBlock) {
   const SyntheticSpec spec = synthetic_preset("tiny");
-  const SyntheticModel m = make_synthetic_model(spec);
-  ModelSource source;
-  source.config = m.config;
-  source.tensors = m.tensors;
+  const ModelSource source = synthetic_source(make_synthetic_model(spec));
   const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
   QuantizeOptions options;
   options.linear = quant::find_scheme("gptq-w3g32");
@@ -326,13 +327,6 @@ TEST(CalibratedQuantize, GptqBeatsRtnOnRealSmolLm2Layers) {
 
 namespace lowbit::ptq {
 namespace {
-
-ModelSource synthetic_source(const SyntheticModel& m) {
-  ModelSource source;
-  source.config = m.config;
-  source.tensors = m.tensors;
-  return source;
-}
 
 QuantizedTensor f32_tensor(const std::vector<float>& v, int64_t rows, int64_t cols) {
   return QuantizedTensor::dense(QuantKind::f32, {rows, cols},
