@@ -262,7 +262,7 @@ TEST(CalibratedQuantize, RefusesWindowsLongerThanTheContextAndNonCalibratedSchem
 
 // Layer level on the real model: the inputs of blocks 0 and 1's linears from real text, and
 // GPTQ's relative output error on them below RTN's at w4g128, w3g128 and w2g64.
-TEST(CalibratedQuantize, GptqBeatsRtnOnRealSmolLm2Layers) {
+TEST(CalibratedQuantize, GptqAndAwqBeatRtnOnRealSmolLm2Layers) {
   LB_REQUIRE_DATA(gguf, "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
   LB_REQUIRE_DATA(text_path, "eval/wikitext2_test.raw.txt");
   const ModelSource source = load_model_source(gguf);
@@ -286,7 +286,7 @@ TEST(CalibratedQuantize, GptqBeatsRtnOnRealSmolLm2Layers) {
     const model::BlockWeights block = model::bind_block(c, source.tensors, layer);
     std::vector<std::unique_ptr<InputStats>> stats;
     for (const int64_t cols : {c.dim, c.q_dim(), c.dim, c.hidden_dim})
-      stats.push_back(std::make_unique<InputStats>(cols, 8 * 256, 16));
+      stats.push_back(std::make_unique<InputStats>(cols, 8 * 256, 512));
     const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* x,
                                                int64_t rows, int64_t) {
       stats[static_cast<size_t>(input)]->add(x, rows, *ctx.pool);
@@ -295,13 +295,35 @@ TEST(CalibratedQuantize, GptqBeatsRtnOnRealSmolLm2Layers) {
       model::run_block(c, block, inv_freq, layer, 0, &hidden[s * 256 * static_cast<size_t>(c.dim)],
                        256, 0, cache, scratch, ctx, &observer);
     const auto names = model::linear_tensor_names(layer);
+    // AWQ: every linear of the block, against RTN of the same weights on the same inputs.
+    const std::array<const InputStats*, 4> views{stats[0].get(), stats[1].get(), stats[2].get(),
+                                                 stats[3].get()};
+    for (const char* scheme : {"w4g128", "w3g128", "w2g64"}) {
+      const QuantFormat f = quant::find_scheme(scheme).format;
+      const AwqBlockResult awq = quantize_awq_block(c, block, views, f, {});
+      for (int index = 0; index < 7; ++index) {
+        const QuantizedTensor& t = source.tensors.at(names[static_cast<size_t>(index)]);
+        const std::vector<float> w = kernels::dequantize_all(t);
+        const std::vector<double> h =
+            stats[static_cast<size_t>(model::linear_input_of(index))]->hessian();
+        const double ea =
+            relative_output_error(w.data(), awq.effective[static_cast<size_t>(index)].data(),
+                                  t.rows(), t.cols(), h.data());
+        const std::vector<float> rq =
+            kernels::dequantize_all(quant::quantize_rtn(w.data(), t.rows(), t.cols(), f, "rtn"));
+        const double er = relative_output_error(w.data(), rq.data(), t.rows(), t.cols(), h.data());
+        EXPECT_LT(ea, er) << names[static_cast<size_t>(index)] << " awq " << scheme;
+        std::printf("%-40s %-7s awq %.5f rtn %.5f\n", names[static_cast<size_t>(index)].c_str(),
+                    scheme, ea, er);
+      }
+    }
     for (const int index : {0, 3, 4, 6}) {  // q, o, gate, down: every input kind
       const QuantizedTensor& t = source.tensors.at(names[static_cast<size_t>(index)]);
       std::vector<float> w(static_cast<size_t>(t.numel()));
       kernels::dequantize_rows(t, 0, t.rows(), w.data());
       const std::vector<double> h =
           stats[static_cast<size_t>(model::linear_input_of(index))]->hessian();
-      for (const char* scheme : {"w4g128", "w3g128", "w2g64"}) {
+      for (const char* scheme : {"w4g128", "w3g128", "w2g64", "nf4"}) {
         const QuantFormat f = quant::find_scheme(std::string("gptq-") + scheme).format;
         quant::GptqOptions o;
         o.pool = ctx.pool.get();
