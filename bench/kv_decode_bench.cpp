@@ -12,7 +12,7 @@
 //
 // Environment: LOWBIT_BENCH_MODEL (a model path; default: the real SmolLM2-135M GGUF under
 // $LOWBIT_DATA_DIR or ../shared/data, else a synthetic model of its shape),
-// LOWBIT_BENCH_THREADS (default 1), LOWBIT_ISA.
+// LOWBIT_BENCH_THREADS (default 1), LOWBIT_BENCH_POSITION (default 2000), LOWBIT_ISA.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -40,8 +40,7 @@ namespace {
 using bench::env_or;
 using bench::exec_context;
 
-constexpr int64_t kPosition = 2000;  // tokens in the cache when the timed token is decoded
-constexpr int64_t kChunk = 500;      // prefill chunk
+constexpr int64_t kChunk = 500;  // prefill chunk
 
 // The real SmolLM2 under $LOWBIT_DATA_DIR (default ../shared/data from the working
 // directory), or empty when it is not there.
@@ -57,6 +56,13 @@ struct Loaded {
   ModelSource source;  // owns the mapped bytes the model borrows
   std::unique_ptr<model::LlamaModel> model;
 };
+
+// Tokens in the cache when the timed token is decoded: LOWBIT_BENCH_POSITION, default 2,000
+// (CI's smoke run uses a short one).
+int64_t position() {
+  const int64_t p = std::atoll(env_or("LOWBIT_BENCH_POSITION", "2000").c_str());
+  return p > 0 ? p : 2000;
+}
 
 const Loaded& loaded() {
   static const Loaded l = [] {
@@ -89,14 +95,14 @@ void kv_decode_bench(benchmark::State& state, kernels::KvDtype dtype) {
   const int64_t vocab = m.config().vocab_size;
   kernels::KvFormat format;
   format.dtype = dtype;
-  model::KvCache cache = m.make_cache(kPosition + 1, format);
+  model::KvCache cache = m.make_cache(position() + 1, format);
 
-  std::vector<int32_t> tokens(static_cast<size_t>(kPosition + 1));
-  for (int64_t i = 0; i <= kPosition; ++i)
+  std::vector<int32_t> tokens(static_cast<size_t>(position() + 1));
+  for (int64_t i = 0; i <= position(); ++i)
     tokens[static_cast<size_t>(i)] = static_cast<int32_t>((1 + i * 7919) % vocab);
   std::vector<float> logits(static_cast<size_t>(kChunk * vocab));
-  for (int64_t p = 0; p < kPosition; p += kChunk) {
-    const int64_t n = std::min(kChunk, kPosition - p);
+  for (int64_t p = 0; p < position(); p += kChunk) {
+    const int64_t n = std::min(kChunk, position() - p);
     m.forward(
         std::span<const int32_t>(tokens).subspan(static_cast<size_t>(p), static_cast<size_t>(n)), p,
         cache, logits.data(), ctx);
@@ -105,7 +111,7 @@ void kv_decode_bench(benchmark::State& state, kernels::KvDtype dtype) {
 
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
-    m.forward(next, kPosition, cache, logits.data(), ctx);
+    m.forward(next, position(), cache, logits.data(), ctx);
     benchmark::DoNotOptimize(logits.data());
     benchmark::ClobberMemory();
   }
@@ -119,7 +125,7 @@ void kv_decode_bench(benchmark::State& state, kernels::KvDtype dtype) {
                          benchmark::Counter::kIs1024);
   if (dtype == kernels::KvDtype::f32) f32_seconds() = per_iter;
   if (f32_seconds() > 0 && per_iter > 0) state.counters["vs_f32"] = f32_seconds() / per_iter;
-  state.SetLabel(loaded().name + ", position " + std::to_string(kPosition) + ", " +
+  state.SetLabel(loaded().name + ", position " + std::to_string(position()) + ", " +
                  std::to_string(ctx.threads()) + " thread(s), isa " + kernels::isa_name(ctx.isa));
 }
 
