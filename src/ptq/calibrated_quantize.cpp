@@ -196,6 +196,8 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     LB_CHECK_FORMAT(t.shape == shape, "tensor ", name, " has shape ", shape_string(t.shape),
                     ", expected ", shape_string(shape));
     t.check_finite(name);
+    // Checking read every byte; the block loop reads them again one block at a time.
+    t.release_pages();
   });
 
   // Hidden states of every window, [samples, seq_len, dim], starting from the embeddings.
