@@ -48,6 +48,10 @@ int run_bench(const BenchArgs& a) {
   TensorMap tensors = source.tensors;
   std::string scheme_name = "as stored";
   if (scheme) {
+    LB_CHECK_ARG(scheme->algorithm != "gptq" && scheme->algorithm != "awq", "--scheme ",
+                 scheme->name,
+                 " needs calibration: write it with `lowbit quantize --calib FILE` and bench the "
+                 "checkpoint");
     check_requantize(source, a.scheme);
     kernels::ExecContext qctx(0);
     tensors = ptq::quantize_model(source, *scheme, qctx).tensors;
@@ -65,8 +69,8 @@ int run_bench(const BenchArgs& a) {
   // Refused before any work, so the error is the only output.
   for (const eval::ThroughputTest& test : tests) {
     const int64_t n = test.n_prompt + test.n_gen;
-    LB_CHECK_ARG(n <= c.max_seq_len, test.name(), ": ", n,
-                 " tokens exceed the model's context of ", c.max_seq_len, " (-p / -n)");
+    LB_CHECK_ARG(n <= c.max_seq_len, test.name(), ": ", n, " tokens exceed the model's context of ",
+                 c.max_seq_len, " (-p / -n)");
   }
 
   nlohmann::json rows = nlohmann::json::array();

@@ -52,6 +52,7 @@ TEST(BenchCli, BadFlagsAreRefused) {
   expect_one_line_error(run_lowbit(base + " -p 0 -n 0"), 2, "nothing to run");
   expect_one_line_error(run_lowbit(base + " -p 4096 -n 0"), 2, "context");
   expect_one_line_error(run_lowbit(base + " --kv-cache-dtype int3"), 2, "--kv-cache-dtype");
+  expect_one_line_error(run_lowbit(base + " --scheme gptq-w4g32"), 2, "lowbit quantize --calib");
 }
 
 }  // namespace
