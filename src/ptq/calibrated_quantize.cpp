@@ -73,14 +73,21 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
   const std::vector<std::string> names = model::linear_tensor_names(l);
   const std::string prefix = concat("model.layers.", l, ".");
   StoredBlock out;
-  std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
-  for (int i = 0; i < model::kLinearInputs; ++i)
-    stats[static_cast<size_t>(i)] =
-        std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(i)),
-                                     samples * seq_len, calibration.max_sample_rows);
   // True-sequential GPTQ observes each later input again once the linears before it are
   // quantized, so pass 1 needs only q/k/v's input.
   const bool true_sequential = !awq && calibration.true_sequential;
+  const std::array<bool, model::kLinearInputs> first_pass{true, !true_sequential, !true_sequential,
+                                                          !true_sequential};
+  // Statistics of the inputs being observed (allocated only for those: the down input's X^T X
+  // alone is hidden_dim^2 doubles).
+  std::array<std::unique_ptr<InputStats>, model::kLinearInputs> stats;
+  const auto fresh_stats = [&](size_t input) {
+    stats[input] =
+        std::make_unique<InputStats>(input_width(c, static_cast<model::LinearInput>(input)),
+                                     samples * seq_len, calibration.max_sample_rows);
+  };
+  for (size_t i = 0; i < stats.size(); ++i)
+    if (first_pass[i]) fresh_stats(i);
   // Runs the calibration windows through `b`, observing the inputs in `wanted`; the
   // outputs are not kept.
   const auto observe = [&](const model::BlockWeights& b,
@@ -97,13 +104,12 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
     }
   };
   // Pass 1: the block as stored.
-  observe(block, {true, !true_sequential, !true_sequential, !true_sequential});
+  observe(block, first_pass);
   // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
   // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
   std::array<std::vector<double>, model::kLinearInputs> hessians;
-  for (int i = 0; i < model::kLinearInputs; ++i)
-    if (!true_sequential || i == 0)
-      hessians[static_cast<size_t>(i)] = stats[static_cast<size_t>(i)]->hessian();
+  for (size_t i = 0; i < stats.size(); ++i)
+    if (first_pass[i]) hessians[i] = stats[i]->hessian();
   AwqBlockResult awq_result;
   if (awq) {
     std::array<const InputStats*, 4> views;
@@ -124,12 +130,12 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
     if (hessians[input].empty()) {
       // True-sequential: this input as the block with its earlier linears quantized
       // (qblock) produces it.
-      stats[input] = std::make_unique<InputStats>(input_width(c, model::linear_input_of(i)),
-                                                  samples * seq_len, calibration.max_sample_rows);
+      fresh_stats(input);
       std::array<bool, model::kLinearInputs> wanted{};
       wanted[input] = true;
       observe(qblock, wanted);
       hessians[input] = stats[input]->hessian();
+      stats[input].reset();
     }
     const std::vector<double>& h = hessians[input];
     const QuantizedTensor& stored_weight = source.tensors.at(name);

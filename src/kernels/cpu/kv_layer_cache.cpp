@@ -166,18 +166,13 @@ void KvLayerCache::store_row(Side side, int64_t pos, const float* row) {
       // Per token: (scale, min) per group of channels.
       const int64_t group = kv_int4_channel_group(head_dim_);
       const int64_t groups = width / group;
-      uint8_t codes[64];
+      // Groups are 32 channels, or a whole head when head_dim is not a multiple of 32.
+      thread_local std::vector<uint8_t> codes;
+      codes.resize(sz(group));
       for (int64_t g = 0; g < groups; ++g) {
         uint16_t* pair = s.params.data() + (pos * groups + g) * 2;
-        // Groups are 32 channels, or a whole head when head_dim is not a multiple of 32.
-        if (group <= 64) {
-          cpu::quantize_int4(row + g * group, group, 1, codes, pair);
-          cpu::pack_nibbles(codes, group, s.codes.data() + (base + g * group) / 2);
-        } else {
-          std::vector<uint8_t> big(sz(group));
-          cpu::quantize_int4(row + g * group, group, 1, big.data(), pair);
-          cpu::pack_nibbles(big.data(), group, s.codes.data() + (base + g * group) / 2);
-        }
+        cpu::quantize_int4(row + g * group, group, 1, codes.data(), pair);
+        cpu::pack_nibbles(codes.data(), group, s.codes.data() + (base + g * group) / 2);
       }
       return;
     }
