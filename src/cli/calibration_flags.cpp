@@ -2,6 +2,7 @@
 #include "cli/calibration_flags.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <optional>
@@ -43,7 +44,46 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
   cmd->add_flag("--mse-clip", f.mse_clip,
                 "GPTQ: search each group's range for the smallest squared error weighted by the "
                 "Hessian diagonal");
+  cmd->add_option("--alpha", f.alpha,
+                  "SmoothQuant migration strength in [0, 1], or auto (searched per layer group)")
+      ->capture_default_str();
+  cmd->add_option("--threshold", f.threshold,
+                  "llm-int8: input columns with any |x| >= this go through f32 (default 6)")
+      ->check(CLI::PositiveNumber);
 }
+
+namespace {
+
+// --threshold and --alpha, checked against the scheme they apply to.
+ptq::QuantizeOptions apply_activation_flags(ptq::QuantizeOptions options,
+                                            const CalibrationFlags& flags) {
+  const bool split = options.linear &&
+                     options.linear->act.kind == ActQuantKind::int8_outlier_split;
+  if (flags.threshold) {
+    LB_CHECK_ARG(split, "--threshold applies to the llm-int8 scheme only");
+    LB_CHECK_ARG(std::isfinite(*flags.threshold), "--threshold must be finite");
+    options.linear->act.threshold = static_cast<float>(*flags.threshold);
+  }
+  const bool smooth = options.linear && options.linear->algorithm == "smoothquant";
+  LB_CHECK_ARG(flags.alpha == "0.5" || smooth, "--alpha applies to smoothquant schemes only");
+  return options;
+}
+
+double parse_alpha(const std::string& alpha) {
+  if (alpha == "auto") return -1.0;
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(alpha, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  LB_CHECK_ARG(used == alpha.size() && used > 0 && v >= 0.0 && v <= 1.0,
+               "--alpha must be a number in [0, 1] or auto, got '", alpha, "'");
+  return v;
+}
+
+}  // namespace
 
 namespace {
 
@@ -92,9 +132,10 @@ kernels::KvFormat calibrated_fp8_kv(const CalibrationFlags& flags, const model::
 }
 
 ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
-                                         const ptq::QuantizeOptions& options,
+                                         const ptq::QuantizeOptions& given,
                                          const CalibrationFlags& flags, kernels::ExecContext& ctx,
                                          const std::filesystem::path& resume_dir) {
+  const ptq::QuantizeOptions options = apply_activation_flags(given, flags);
   if (!ptq::needs_calibration(options)) {
     LB_CHECK_ARG(flags.calib.empty(), "--calib is given but scheme ",
                  options.linear ? options.linear->name : std::string("(none)"),
@@ -124,6 +165,7 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   calibration.gptq.static_groups = flags.act_order;
   calibration.gptq.mse_clip = flags.mse_clip;
   calibration.true_sequential = flags.true_sequential;
+  calibration.smooth.alpha = parse_alpha(flags.alpha);
   std::optional<ptq::BlockStore> store;
   if (!resume_dir.empty()) {
     nlohmann::json run = ptq::calibration_fingerprint(options, windows, calibration);

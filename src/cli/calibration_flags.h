@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,10 +31,12 @@ struct CalibrationFlags {
   bool act_order = false;
   bool mse_clip = false;
   bool true_sequential = false;
+  std::string alpha = "0.5";  // SmoothQuant migration strength in [0, 1], or "auto"
+  std::optional<double> threshold;  // llm-int8: |x| that routes an input column to f32
 };
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
-// --mse-clip.
+// --mse-clip, --true-sequential, --alpha, --threshold.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
 
 // fp8 KV-cache scales from flags.calib: amax / 448 per layer over calibration windows drawn as

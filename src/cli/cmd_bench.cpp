@@ -11,6 +11,7 @@
 #include "cli/kv_cache_flags.h"
 #include "cli/subcommands.h"
 #include "eval/throughput.h"
+#include "ptq/calibrated_quantize.h"
 #include "ptq/model_loader.h"
 #include "ptq/quantize_model.h"
 #include "util/check.h"
@@ -48,7 +49,7 @@ int run_bench(const BenchArgs& a) {
   TensorMap tensors = source.tensors;
   std::string scheme_name = "as stored";
   if (scheme) {
-    LB_CHECK_ARG(scheme->algorithm != "gptq" && scheme->algorithm != "awq", "--scheme ",
+    LB_CHECK_ARG(!ptq::needs_calibration(ptq::QuantizeOptions{*scheme, {}, {}}), "--scheme ",
                  scheme->name,
                  " needs calibration: write it with `lowbit quantize --calib FILE` and bench the "
                  "checkpoint");

@@ -22,6 +22,7 @@ void add_recommend_command(CLI::App& app, std::function<int()>& action);
 void add_synth_command(CLI::App& app, std::function<int()>& action);
 void add_sweep_command(CLI::App& app, std::function<int()>& action);
 void add_bench_command(CLI::App& app, std::function<int()>& action);
+void add_outliers_command(CLI::App& app, std::function<int()>& action);
 
 // The explicit list, in help order (defined in subcommands.cpp).
 const std::vector<AddSubcommand>& subcommand_registry();

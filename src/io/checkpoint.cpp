@@ -45,7 +45,7 @@ Shape scale_shape(const QuantizedTensor& t) {
 }
 
 json tensor_entry(const QuantizedTensor& t) {
-  return json{{"kind", kind_name(t.format.kind)},
+  json e{{"kind", kind_name(t.format.kind)},
               {"bits", t.format.bits},
               {"group_size", t.format.group_size},
               {"symmetric", t.format.symmetric},
@@ -53,6 +53,30 @@ json tensor_entry(const QuantizedTensor& t) {
               {"double_quant", t.format.double_quant},
               {"shape", t.shape},
               {"nested_offset", t.nested_offset}};
+  // Written only when enabled, so weight-only checkpoints read as before.
+  if (t.act.enabled())
+    e["activations"] = json{{"kind", act_quant_name(t.act.kind)},
+                            {"scale", t.act.scale},
+                            {"threshold", t.act.threshold}};
+  return e;
+}
+
+// The optional "activations" object of a tensor entry.
+ActivationQuant parse_activations(const std::string& where, const json& a) {
+  LB_CHECK_FORMAT(a.is_object(), where, ".activations: not a JSON object");
+  ActivationQuant act;
+  LB_CHECK_FORMAT(a.contains("kind") && a.at("kind").is_string(), where,
+                  ".activations: \"kind\" must be a string");
+  const auto kind = act_quant_from_name(a.at("kind").get<std::string>());
+  LB_CHECK_FORMAT(kind.has_value(), where, ".activations: unknown kind '",
+                  a.at("kind").get<std::string>(), "'");
+  act.kind = *kind;
+  for (const char* key : {"scale", "threshold"})
+    LB_CHECK_FORMAT(a.contains(key) && a.at(key).is_number(), where, ".activations: \"", key,
+                    "\" must be a number");
+  act.scale = a.at("scale").get<float>();
+  act.threshold = a.at("threshold").get<float>();
+  return act;
 }
 
 // Reads one "tensors" entry of config.json into a format, shape and nested offset.
@@ -100,6 +124,14 @@ QuantizedTensor parse_tensor_entry(const std::string& where, const json& e) {
   LB_CHECK_FORMAT(field("nested_offset").is_number(), where,
                   ": \"nested_offset\" must be a number");
   t.nested_offset = field("nested_offset").get<float>();
+  if (e.contains("activations")) {
+    t.act = parse_activations(where, e.at("activations"));
+    try {
+      validate_activation_quant(t.act, t.format, where);
+    } catch (const InvalidArgument& err) {
+      throw FormatError(err.what());
+    }
+  }
   return t;
 }
 
@@ -160,7 +192,8 @@ void write_checkpoint(const fs::path& dir, const json& config, const json& quant
   for (const std::string& name : tensors.names()) {
     const QuantizedTensor& t = tensors.at(name);
     t.validate(name);
-    if (t.format.kind != QuantKind::f32) block["tensors"][name] = tensor_entry(t);
+    if (t.format.kind != QuantKind::f32 || t.act.enabled())
+      block["tensors"][name] = tensor_entry(t);
     if (const auto dtype = dense_dtype(t.format.kind)) {
       entries.push_back({name, *dtype, t.shape, t.codes.bytes()});
       continue;

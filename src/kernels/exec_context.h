@@ -19,6 +19,14 @@ enum class Isa : uint8_t { scalar, avx2 };
 Isa detect_isa();
 const char* isa_name(Isa isa);
 
+// Counters kernels keep for reports (written by the calling thread, never inside tasks).
+struct KernelStats {
+  // LLM.int8() linears: calls, input columns seen and columns routed through f32.
+  int64_t outlier_split_calls = 0;
+  int64_t outlier_split_columns = 0;
+  int64_t outlier_split_routed = 0;
+};
+
 struct ExecContext {
   // Also sets OpenBLAS to one thread: linear calls sgemm from inside our own parallel regions,
   // where BLAS threads would only oversubscribe the cores.
@@ -26,6 +34,7 @@ struct ExecContext {
   std::shared_ptr<ThreadPool> pool;
   // The highest Isa kernels may use; tests lower it to check every path against the reference.
   Isa isa = Isa::scalar;
+  KernelStats stats;
   int threads() const { return pool->size(); }
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu/row_kernels.h"
+#include "kernels/linear_activations.h"
 #include "numerics/linalg.h"
 #include "tensor/dequantize.h"
 #include "util/check.h"
@@ -111,6 +112,16 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
   LB_CHECK(y_at + sizeof(float) * m * n <= x_at || x_at + sizeof(float) * m * k <= y_at,
            "linear: output overlaps the input");
   LB_CHECK(ctx.pool != nullptr, "linear: ExecContext has no thread pool");
+  std::vector<float> rounded;  // fp8 activations: the input as the product sees it
+  if (w.act.enabled()) {
+    validate_activation_quant(w.act, w.format, "linear");
+    if (w.act.is_int8()) {
+      linear_int8(x, m, w, bias, y, ctx);
+      return;
+    }
+    rounded = round_to_fp8(x, m, k, w.act, ctx);
+    x = rounded.data();
+  }
   const cpu::WeightView v = cpu::make_weight_view(w);
   const cpu::RowKernels& kernels = cpu::row_kernels(ctx.isa);
   if (m == 1) {

@@ -20,7 +20,8 @@ KvCache LlamaModel::make_cache(int64_t max_positions, const kernels::KvFormat& f
 }
 
 void LlamaModel::forward(std::span<const int32_t> tokens, int64_t start_pos, KvCache& cache,
-                         float* logits, kernels::ExecContext& ctx) const {
+                         float* logits, kernels::ExecContext& ctx,
+                         const LinearObserver* observer) const {
   const LlamaConfig& c = config_;
   const auto n = static_cast<int64_t>(tokens.size());
   LB_CHECK(n > 0, "forward: no tokens");
@@ -37,7 +38,8 @@ void LlamaModel::forward(std::span<const int32_t> tokens, int64_t start_pos, KvC
   }
   for (int64_t l = 0; l < c.n_layers; ++l)
     run_block(c, weights_.blocks[static_cast<size_t>(l)], inv_freq_, l, l, x_.data(), n, start_pos,
-              cache, scratch_, ctx);
+              cache, scratch_, ctx, observer);
+  if (logits == nullptr) return;
   float* xn = scratch_.xn.data();
   for (int64_t t = 0; t < n; ++t)
     kernels::rms_norm(&x_[t * c.dim], weights_.final_norm.data(), c.dim,

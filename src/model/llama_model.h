@@ -28,9 +28,11 @@ class LlamaModel {
 
   // Runs tokens[0..T) at positions start_pos..start_pos+T-1 (earlier positions must already
   // be in `cache`), and writes logits[T, vocab] (row t predicts the token after tokens[t]).
-  // Throws on a token id outside the vocabulary or a position beyond the cache.
+  // Throws on a token id outside the vocabulary or a position beyond the cache. logits may be
+  // null (no head: only the cache and the observer's view are wanted); `observer` sees every
+  // linear group's input rows (model/block_forward.h).
   void forward(std::span<const int32_t> tokens, int64_t start_pos, KvCache& cache, float* logits,
-               kernels::ExecContext& ctx) const;
+               kernels::ExecContext& ctx, const LinearObserver* observer = nullptr) const;
 
  private:
   LlamaConfig config_;

@@ -14,6 +14,7 @@
 #include "model/llama_weights.h"
 #include "ptq/awq_block.h"
 #include "ptq/input_stats.h"
+#include "ptq/smooth_block.h"
 #include "quant/rtn.h"
 #include "util/check.h"
 #include "util/timer.h"
@@ -70,12 +71,13 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
   kernels::ExecContext& ctx = run.ctx;
   const int64_t samples = run.samples, seq_len = run.seq_len, dim = c.dim;
   const bool awq = scheme.algorithm == "awq";
+  const bool smooth = is_smooth_algorithm(scheme.algorithm);
   const std::vector<std::string> names = model::linear_tensor_names(l);
   const std::string prefix = concat("model.layers.", l, ".");
   StoredBlock out;
   // True-sequential GPTQ observes each later input again once the linears before it are
   // quantized, so pass 1 needs only q/k/v's input.
-  const bool true_sequential = !awq && calibration.true_sequential;
+  const bool true_sequential = !awq && !smooth && calibration.true_sequential;
   const std::array<bool, model::kLinearInputs> first_pass{true, !true_sequential, !true_sequential,
                                                           !true_sequential};
   // Statistics of the inputs being observed (allocated only for those: the down input's X^T X
@@ -105,6 +107,36 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
   };
   // Pass 1: the block as stored.
   observe(block, first_pass);
+  const auto norm_tensor = [&](const std::vector<float>& v) {
+    return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
+                                  Buffer::copy_of(v.data(), v.size() * sizeof(float)));
+  };
+  if (smooth) {
+    // Static activation scales, and SmoothQuant's folded scales, from the observed inputs.
+    std::array<const InputStats*, 4> views;
+    for (size_t i = 0; i < 4; ++i) views[i] = stats[i].get();
+    SmoothOptions so = calibration.smooth;
+    so.smooth = scheme.algorithm == "smoothquant";
+    SmoothBlockResult r = quantize_smooth_block(c, block, views, scheme, so, ctx);
+    if (so.smooth) {
+      qblock.attn_norm = r.attn_norm;
+      qblock.ffn_norm = r.ffn_norm;
+      out.tensors.add(prefix + "input_layernorm.weight", norm_tensor(r.attn_norm));
+      out.tensors.add(prefix + "post_attention_layernorm.weight", norm_tensor(r.ffn_norm));
+    }
+    for (int i = 0; i < 7; ++i) {
+      const auto ui = static_cast<size_t>(i);
+      LayerReport lr;
+      lr.name = names[ui];
+      lr.method = scheme.algorithm;
+      lr.error = r.error[ui];
+      lr.rtn_error = r.plain_error[ui];
+      out.report.push_back(lr);
+      *linear_slot(qblock, i) = r.linears[ui];
+      out.tensors.add(names[ui], std::move(r.linears[ui]));
+    }
+    return out;
+  }
   // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
   // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
   std::array<std::vector<double>, model::kLinearInputs> hessians;
@@ -117,10 +149,6 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
     awq_result = quantize_awq_block(c, block, views, scheme.format, calibration.awq);
     qblock.attn_norm = awq_result.attn_norm;
     qblock.ffn_norm = awq_result.ffn_norm;
-    const auto norm_tensor = [&](const std::vector<float>& v) {
-      return QuantizedTensor::dense(QuantKind::f32, {static_cast<int64_t>(v.size())},
-                                    Buffer::copy_of(v.data(), v.size() * sizeof(float)));
-    };
     out.tensors.add(prefix + "input_layernorm.weight", norm_tensor(awq_result.attn_norm));
     out.tensors.add(prefix + "post_attention_layernorm.weight", norm_tensor(awq_result.ffn_norm));
   }
@@ -170,9 +198,14 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
 
 }  // namespace
 
+bool is_smooth_algorithm(const std::string& algorithm) {
+  return algorithm == "smoothquant" || algorithm == "static";
+}
+
 bool needs_calibration(const QuantizeOptions& options) {
-  return options.linear &&
-         (options.linear->algorithm == "gptq" || options.linear->algorithm == "awq");
+  return options.linear && (options.linear->algorithm == "gptq" ||
+                            options.linear->algorithm == "awq" ||
+                            is_smooth_algorithm(options.linear->algorithm));
 }
 
 CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOptions& options,
@@ -183,10 +216,11 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
                                     const BlockStore* store) {
   LB_CHECK_ARG(options.linear.has_value(), "calibration needs a linear scheme");
   const quant::Scheme& scheme = *options.linear;
-  LB_CHECK_ARG(scheme.algorithm == "gptq" || scheme.algorithm == "awq", "scheme ", scheme.name,
-               " needs algorithm ", scheme.algorithm,
-               ", which the calibration driver does not run");
+  LB_CHECK_ARG(needs_calibration(options), "scheme ", scheme.name, " needs algorithm ",
+               scheme.algorithm, ", which the calibration driver does not run");
   const bool awq = scheme.algorithm == "awq";
+  // AWQ and SmoothQuant replace the block's norms with folded ones.
+  const bool folds_norms = awq || scheme.algorithm == "smoothquant";
   LB_CHECK_ARG(!windows.empty() && !windows[0].empty(), "no calibration windows");
   const model::LlamaConfig c = model::LlamaConfig::from_json(source.config);
   const auto seq_len = static_cast<int64_t>(windows[0].size());
@@ -247,7 +281,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     if (store) {
       std::map<std::string, Shape> expected;
       for (const std::string& name : names) expected[name] = source.tensors.at(name).shape;
-      if (awq) {
+      if (folds_norms) {
         expected[attn_norm_name] = {dim};
         expected[ffn_norm_name] = {dim};
       }
@@ -256,7 +290,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     if (stored) {
       block_tensors = std::move(stored->tensors);
       block_report = std::move(stored->report);
-      if (awq) {
+      if (folds_norms) {
         qblock.attn_norm = kernels::dequantize_all(block_tensors.at(attn_norm_name));
         qblock.ffn_norm = kernels::dequantize_all(block_tensors.at(ffn_norm_name));
       }
@@ -317,7 +351,13 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   q["symmetric"] = scheme.format.symmetric;
   q["targets"] = "linear layers of every block (q,k,v,o,gate,up,down)";
   q["calibration"] = {{"samples", samples}, {"seq_len", seq_len}};
-  if (awq) {
+  if (is_smooth_algorithm(scheme.algorithm)) {
+    q["activations"] = act_quant_name(scheme.act.kind);
+    if (scheme.algorithm == "smoothquant")
+      q["calibration"]["alpha"] = calibration.smooth.alpha < 0 ? nlohmann::json("auto")
+                                                               : nlohmann::json(calibration.smooth.alpha);
+    q["calibration"]["search_rows"] = calibration.smooth.search_rows;
+  } else if (awq) {
     q["calibration"]["awq_grid"] = calibration.awq.n_grid;
     q["calibration"]["awq_sample_rows"] = calibration.max_sample_rows;
   } else {
@@ -367,6 +407,8 @@ nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
             {"max_shrink", a.max_shrink},
             {"clip_grid", a.clip_grid},
             {"clip_max_rows", a.clip_max_rows}}},
+          {"smooth",
+           {{"alpha", calibration.smooth.alpha}, {"search_rows", calibration.smooth.search_rows}}},
           {"max_sample_rows", calibration.max_sample_rows},
           {"true_sequential", calibration.true_sequential}};
 }

@@ -18,6 +18,7 @@
 #include "ptq/block_store.h"
 #include "ptq/layer_report.h"
 #include "ptq/quantize_model.h"
+#include "ptq/smooth_block.h"
 #include "quant/awq.h"
 #include "quant/gptq.h"
 
@@ -26,6 +27,7 @@ namespace lowbit::ptq {
 struct CalibrationOptions {
   quant::GptqOptions gptq;  // pool is set by the driver
   quant::AwqOptions awq;
+  SmoothOptions smooth;  // smoothquant / static schemes (w8a8-static, fp8-static)
   int64_t max_sample_rows = 4096;  // input rows kept per linear input for searches
   // GPTQ: observe o's input again after q/k/v are quantized, gate/up's after o, down's after
   // gate/up (the reference's --true-sequential), so each linear compensates for the
@@ -64,7 +66,10 @@ nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
                                        const std::vector<std::vector<int32_t>>& windows,
                                        const CalibrationOptions& calibration);
 
-// True when `options` needs calibration data (its linear scheme is gptq or awq).
+// True when `options` needs calibration data (its linear scheme is gptq, awq, smoothquant or
+// has static activation scales).
 bool needs_calibration(const QuantizeOptions& options);
+// The algorithms quantize_smooth_block runs: "smoothquant" and "static".
+bool is_smooth_algorithm(const std::string& algorithm);
 
 }  // namespace lowbit::ptq

@@ -35,8 +35,11 @@ void check_data_free(const quant::Scheme& scheme) {
 
 QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
                                    const quant::Scheme& scheme, const std::string& name) {
-  if (scheme.algorithm == "hqq") return quant::quantize_hqq(w, rows, cols, scheme.format, {}, name);
-  return quant::quantize_rtn(w, rows, cols, scheme.format, name);
+  QuantizedTensor q = scheme.algorithm == "hqq"
+                          ? quant::quantize_hqq(w, rows, cols, scheme.format, {}, name)
+                          : quant::quantize_rtn(w, rows, cols, scheme.format, name);
+  q.act = scheme.act;
+  return q;
 }
 
 // The head and embedding jobs. A tied head is the embedding tensor itself.

@@ -35,6 +35,31 @@ const std::vector<Scheme>& builtin_schemes() {
       {"nf4", QuantFormat::nf4(64, false), "rtn", "NF4 codebook, blocks of 64, f32 absmax"},
       {"nf4-dq", QuantFormat::nf4(64, true), "rtn",
        "NF4 blocks of 64, absmax double-quantized to 8 bits (QLoRA)"},
+      // Weights and activations: the linears run int8 x int8 -> int32 (or round inputs to fp8).
+      {"w8a8-naive", QuantFormat::affine(8, kPerTensor, true), "rtn",
+       "int8 per-tensor weights, int8 per-tensor dynamic activations (the failure case)",
+       {ActQuantKind::int8_tensor_dynamic}},
+      {"w8a8", QuantFormat::affine(8, kPerChannel, true), "rtn",
+       "int8 per-channel weights, int8 dynamic per-token activations",
+       {ActQuantKind::int8_token}},
+      {"w8a8-static", QuantFormat::affine(8, kPerChannel, true), "static",
+       "int8 per-channel weights, int8 static per-tensor activation scales (needs --calib)",
+       {ActQuantKind::int8_tensor_static}},
+      {"smoothquant", QuantFormat::affine(8, kPerChannel, true), "smoothquant",
+       "SmoothQuant (--alpha, default 0.5, or auto) folded into the norms, then w8a8 (--calib)",
+       {ActQuantKind::int8_token}},
+      {"smoothquant-static", QuantFormat::affine(8, kPerChannel, true), "smoothquant",
+       "SmoothQuant, then w8a8-static (static per-tensor activation scales; --calib)",
+       {ActQuantKind::int8_tensor_static}},
+      {"llm-int8", QuantFormat::affine(8, kPerChannel, true), "rtn",
+       "LLM.int8(): input columns with |x| >= --threshold (6) in f32, the rest int8 per token",
+       {ActQuantKind::int8_outlier_split}},
+      {"fp8-dynamic", QuantFormat::fp8(QuantKind::fp8_e4m3, kPerChannel), "rtn",
+       "fp8 e4m3 per-channel weights, e4m3 dynamic per-token activations",
+       {ActQuantKind::fp8_token}},
+      {"fp8-static", QuantFormat::fp8(QuantKind::fp8_e4m3, kPerTensor), "static",
+       "fp8 e4m3 per-tensor weights, e4m3 static per-tensor activation scale (needs --calib)",
+       {ActQuantKind::fp8_tensor_static}},
   };
   return schemes;
 }
@@ -68,7 +93,8 @@ std::optional<int> take_number(std::string_view& s) {
 std::optional<Scheme> integer_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
     if (s.name == name)
-      return s.format.kind == QuantKind::affine_int ? std::optional(s) : std::nullopt;
+      return s.format.kind == QuantKind::affine_int && !s.act.enabled() ? std::optional(s)
+                                                                        : std::nullopt;
   std::string_view rest = name;
   if (!rest.starts_with('w')) return std::nullopt;
   rest.remove_prefix(1);

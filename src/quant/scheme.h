@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tensor/activation_quant.h"
 #include "tensor/quant_format.h"
 
 namespace lowbit::quant {
@@ -15,8 +16,13 @@ namespace lowbit::quant {
 struct Scheme {
   std::string name;         // "w4g128"
   QuantFormat format;       // the format its linear-layer weights get
-  std::string algorithm;    // "rtn" (built-ins, composed), "gptq", "awq" or "hqq"
+  // "rtn" (built-ins, composed), "gptq", "awq", "hqq"; W8A8/FP8 schemes: "rtn" (dynamic
+  // activations), "static" (activation scales from calibration), "smoothquant".
+  std::string algorithm;
   std::string description;  // one line for `lowbit schemes`
+  // How the linears quantize their inputs (none for weight-only schemes). Static kinds get
+  // their scale from calibration.
+  ActivationQuant act = {};
 };
 
 // Every built-in scheme, in display order.

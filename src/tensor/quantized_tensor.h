@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tensor/activation_quant.h"
 #include "tensor/buffer.h"
 #include "tensor/quant_format.h"
 #include "tensor/shape.h"
@@ -20,6 +21,7 @@ struct QuantizedTensor {
   Buffer zeros;                // [scale_count()] f16, asymmetric affine_int only
   Buffer nested_scales;        // nf4 double quant: f32 [ceil(scale_count() / 256)]
   float nested_offset = 0.0f;  // nf4 double quant: mean of the absmax values
+  ActivationQuant act;         // how a linear quantizes its input before this weight (W8A8)
 
   // A 1-D tensor is one row.
   int64_t rows() const { return shape.size() >= 2 ? lowbit::numel(shape) / shape.back() : 1; }
