@@ -111,7 +111,7 @@ void int8_bench(benchmark::State& state, Shape s) {
   double total = 0.0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    cpu::quantize_rows_s8(ops.x.data(), s.m, s.k, 0.0f, q.data(), a_scales.data(), a_sums.data());
+    kernels.quantize_rows(ops.x.data(), s.m, s.k, 0.0f, q.data(), a_scales.data(), a_sums.data());
     ctx.pool->parallel_for(0, s.n, kGrain, [&](int64_t j0, int64_t j1) {
       kernels.gemm(q.data(), a_scales.data(), a_sums.data(), s.m, ops.codes.data(),
                    ops.w_scales.data(), j0, j1, s.k, y.data(), s.n);

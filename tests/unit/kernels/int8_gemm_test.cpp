@@ -92,8 +92,10 @@ void expect_matches_reference(const Operands& ops, int64_t n_begin, int64_t n_en
 
 TEST(Int8Gemm, TablesPickTheirIsa) {
   EXPECT_EQ(int8_kernels(Isa::scalar).gemm, &ref::gemm_s8);
+  EXPECT_EQ(int8_kernels(Isa::scalar).quantize_rows, &quantize_rows_s8);
 #if defined(__x86_64__)
   EXPECT_EQ(int8_kernels(Isa::avx2).gemm, &avx2::gemm_s8);
+  EXPECT_EQ(int8_kernels(Isa::avx2).quantize_rows, &avx2::quantize_rows_s8);
   EXPECT_EQ(int8_kernels(Isa::avx512).gemm, &avx512::gemm_s8);
 #endif
 }
@@ -245,6 +247,40 @@ TEST(QuantizeRowsS8, ZeroRowHasScaleZero) {
   EXPECT_EQ(r.scales[1], 1.0f / 127.0f);
   EXPECT_EQ(r.q[k + 3], 127);
   EXPECT_EQ(r.sums[1], 127);
+}
+
+// Every Isa's quantizer returns the scalar one's codes, scales and sums: dynamic and static
+// (saturating) scales, lengths with tails, a zero row, and exact ties (x * inv = n + 0.5, which
+// nearbyint rounds to even).
+TEST(QuantizeRowsS8, EveryIsaMatchesScalar) {
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int64_t k : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{31}, int64_t{32}, int64_t{33},
+                    int64_t{100}, int64_t{4096 + 17}}) {
+    const int64_t m = 4;
+    std::vector<float> x(static_cast<size_t>(m * k));
+    for (auto& v : x) v = normal(rng);
+    for (int64_t t = 0; t < k; ++t) {
+      x[2 * k + t] = 0.0f;                                  // zero row
+      x[3 * k + t] = static_cast<float>(t % 300) - 149.5f;  // ties at scale 1
+    }
+    for (float static_scale : {0.0f, 0.05f, 1.0f}) {
+      const Quantized want = quantize(x, m, k, static_scale);
+      for (Isa isa : isas()) {
+        Quantized got;
+        got.q.assign(want.q.size(), 99);
+        got.scales.assign(want.scales.size(), -1.0f);
+        got.sums.assign(want.sums.size(), -1);
+        int8_kernels(isa).quantize_rows(x.data(), m, k, static_scale, got.q.data(),
+                                        got.scales.data(), got.sums.data());
+        EXPECT_EQ(got.q, want.q) << isa_name(isa) << " k=" << k << " scale " << static_scale;
+        EXPECT_EQ(got.sums, want.sums) << isa_name(isa) << " k=" << k;
+        for (int64_t i = 0; i < m; ++i)
+          EXPECT_EQ(std::bit_cast<uint32_t>(got.scales[i]), std::bit_cast<uint32_t>(want.scales[i]))
+              << isa_name(isa) << " k=" << k << " row " << i;
+      }
+    }
+  }
 }
 
 // Quantize, multiply at every Isa, compare with the f32 product: the end-to-end error is that

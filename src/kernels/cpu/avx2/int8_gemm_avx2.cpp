@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/int8_gemm.h"
@@ -108,7 +109,63 @@ const TileFn kTiles[kMr][kNr] = {
     {&tile<4, 1>, &tile<4, 2>},
 };
 
+// 8 codes of quantize_rows_s8: clamp(nearbyint(x * inv), -127, 127) as int32 lanes (rounding
+// in the current mode without raising inexact, as nearbyint).
+__m256i codes8(const float* x, __m256 inv) {
+  const __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inv),
+                                   _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+  return _mm256_cvtps_epi32(
+      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f)));
+}
+
 }  // namespace
+
+// The reference's arithmetic lane by lane: max |x| (exact in any order), the same f32 x * inv,
+// rounding in the current mode as nearbyint does, the same clamp; codes and sums are exact.
+void quantize_rows_s8(const float* x, int64_t m, int64_t k, float static_scale, int8_t* q,
+                      float* scales, int32_t* row_sums) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  // packs works within 128-bit lanes; this puts the 32 bytes back in order.
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const int64_t k32 = k / 32 * 32, k8 = k / 8 * 8;
+  for (int64_t i = 0; i < m; ++i) {
+    const float* row = x + i * k;
+    int8_t* out = q + i * k;
+    float scale = static_scale;
+    if (!(scale > 0.0f)) {
+      __m256 vmax = _mm256_setzero_ps();
+      for (int64_t t = 0; t < k8; t += 8)
+        vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(row + t), abs_mask));
+      __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+      m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+      m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+      float amax = _mm_cvtss_f32(m4);
+      for (int64_t t = k8; t < k; ++t) amax = std::max(amax, std::fabs(row[t]));
+      scale = amax / 127.0f;
+    }
+    const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    __m256i vsum = _mm256_setzero_si256();
+    for (int64_t t = 0; t < k32; t += 32) {
+      const __m256i c0 = codes8(row + t, vinv), c1 = codes8(row + t + 8, vinv),
+                    c2 = codes8(row + t + 16, vinv), c3 = codes8(row + t + 24, vinv);
+      vsum = _mm256_add_epi32(vsum,
+                              _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)));
+      const __m256i bytes =
+          _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t),
+                          _mm256_permutevar8x32_epi32(bytes, order));
+    }
+    int32_t sum = reduce1(vsum);
+    for (int64_t t = k32; t < k; ++t) {
+      const float v = std::clamp(std::nearbyint(row[t] * inv), -127.0f, 127.0f);
+      out[t] = static_cast<int8_t>(v);
+      sum += static_cast<int32_t>(v);
+    }
+    scales[i] = scale;
+    row_sums[i] = sum;
+  }
+}
 
 void gemm_s8(const int8_t* a, const float* a_scales, const int32_t* /*a_sums*/, int64_t m,
              const uint8_t* w, const float* w_scales, int64_t n_begin, int64_t n_end, int64_t k,
