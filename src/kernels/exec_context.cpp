@@ -22,9 +22,18 @@ Isa cpu_isa() {
   // is not among the names every compiler accepts, so it is read directly.
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return Isa::avx2;
-#endif
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c)) {
+    return Isa::scalar;
+  }
+  // __builtin_cpu_supports also checks that the OS saves the zmm and mask state.
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+    return Isa::avx512;
+  }
+  return Isa::avx2;
+#else
   return Isa::scalar;
+#endif
 }
 
 }  // namespace
@@ -35,6 +44,8 @@ const char* isa_name(Isa isa) {
       return "scalar";
     case Isa::avx2:
       return "avx2";
+    case Isa::avx512:
+      return "avx512";
   }
   return "?";
 }
@@ -49,8 +60,10 @@ Isa detect_isa() {
     want = Isa::scalar;
   } else if (name == "avx2") {
     want = Isa::avx2;
+  } else if (name == "avx512") {
+    want = Isa::avx512;
   } else {
-    throw InvalidArgument(concat("LOWBIT_ISA must be scalar or avx2, got '", name, "'"));
+    throw InvalidArgument(concat("LOWBIT_ISA must be scalar, avx2 or avx512, got '", name, "'"));
   }
   return want < best ? want : best;
 }

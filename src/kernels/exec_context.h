@@ -11,10 +11,11 @@
 namespace lowbit::kernels {
 
 // Instruction sets with their own kernel paths, lowest first. scalar is portable C++ (cpu/ref);
-// avx2 also needs FMA and F16C (cpu/avx2).
-enum class Isa : uint8_t { scalar, avx2 };
+// avx2 also needs FMA and F16C (cpu/avx2); avx512 is avx2 plus AVX-512F/BW/VL and AVX512_VNNI
+// (cpu/avx512). Tables without an avx512 path of their own use their avx2 one for it.
+enum class Isa : uint8_t { scalar, avx2, avx512 };
 
-// The best Isa this CPU runs, lowered to $LOWBIT_ISA (scalar|avx2) when that is set; asking
+// The best Isa this CPU runs, lowered to $LOWBIT_ISA (scalar|avx2|avx512) when that is set; asking
 // for more than the CPU has gives what it has. Throws InvalidArgument on an unknown name.
 Isa detect_isa();
 const char* isa_name(Isa isa);

@@ -34,6 +34,9 @@ struct Int8Kernels {
   void (*gemm)(const int8_t* a, const float* a_scales, const int32_t* a_sums, int64_t m,
                const uint8_t* w, const float* w_scales, int64_t n_begin, int64_t n_end, int64_t k,
                float* y, int64_t ldy);
+  // quantize_rows_s8 (the scalar definition above), equal to it bit for bit.
+  void (*quantize_rows)(const float* x, int64_t m, int64_t k, float static_scale, int8_t* q,
+                        float* scales, int32_t* row_sums);
 };
 
 // The table for `isa`.
@@ -44,5 +47,23 @@ void gemm_s8(const int8_t* a, const float* a_scales, const int32_t* a_sums, int6
              const uint8_t* w, const float* w_scales, int64_t n_begin, int64_t n_end, int64_t k,
              float* y, int64_t ldy);
 }  // namespace ref
+
+// AVX2: codes made signed (code ^ 0x80), then maddubs(|w|, sign(a, w)) + madd; a_sums unused.
+namespace avx2 {
+void quantize_rows_s8(const float* x, int64_t m, int64_t k, float static_scale, int8_t* q,
+                      float* scales, int32_t* row_sums);
+void gemm_s8(const int8_t* a, const float* a_scales, const int32_t* a_sums, int64_t m,
+             const uint8_t* w, const float* w_scales, int64_t n_begin, int64_t n_end, int64_t k,
+             float* y, int64_t ldy);
+}  // namespace avx2
+
+// AVX-512 VNNI: dpbusd(codes as u8, a as s8), then acc -= 128 * a_sums[i]; so a_sums must be
+// the exact code sums of a's rows (as quantize_rows_s8 returns them). Its table quantizes with
+// avx2::quantize_rows_s8.
+namespace avx512 {
+void gemm_s8(const int8_t* a, const float* a_scales, const int32_t* a_sums, int64_t m,
+             const uint8_t* w, const float* w_scales, int64_t n_begin, int64_t n_end, int64_t k,
+             float* y, int64_t ldy);
+}  // namespace avx512
 
 }  // namespace lowbit::kernels::cpu

@@ -6,7 +6,8 @@ namespace lowbit::kernels::cpu {
 
 const KvRowDecoders& kv_row_decoders(Isa isa) {
 #if defined(__x86_64__)
-  if (isa == Isa::avx2) return avx2::kv_row_decoders();
+  // avx512 has no decoders of its own yet: it reads with the avx2 ones.
+  if (isa >= Isa::avx2) return avx2::kv_row_decoders();
 #else
   (void)isa;
 #endif

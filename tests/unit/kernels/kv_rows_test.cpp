@@ -19,6 +19,7 @@ namespace {
 std::vector<Isa> simd_isas() {
   std::vector<Isa> out;
   if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
+  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
   return out;
 }
 

@@ -27,6 +27,7 @@ constexpr double kLinearTolerance = 1e-5;
 std::vector<Isa> isas() {
   std::vector<Isa> out{Isa::scalar};
   if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
+  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
   return out;
 }
 

@@ -47,9 +47,4 @@ void gemm_s8(const int8_t* a, const float* a_scales, const int32_t* /*a_sums*/, 
 
 }  // namespace ref
 
-const Int8Kernels& int8_kernels(Isa /*isa*/) {
-  static const Int8Kernels ref_table{&ref::gemm_s8};
-  return ref_table;
-}
-
 }  // namespace lowbit::kernels::cpu
