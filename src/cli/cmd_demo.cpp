@@ -13,6 +13,8 @@
 #include "cli/subcommands.h"
 #include "eval/perplexity.h"
 #include "model/sampler.h"
+#include "ptq/calibrated_quantize.h"
+#include "ptq/calibration_windows.h"
 #include "ptq/model_loader.h"
 #include "ptq/synthetic_model.h"
 #include "util/log.h"
@@ -99,6 +101,19 @@ int run_demo(const DemoArgs& a) {
   setup.tokens = tokens;
   setup.bos_id = tok.bos_id();
   setup.options = options;
+  // Schemes that calibrate (static activation scales, SmoothQuant) get windows of a second
+  // sampled text, disjoint from the evaluation text.
+  std::vector<std::vector<int32_t>> calibration;
+  setup.quantize = [&](const ptq::QuantizeOptions& o) {
+    if (!ptq::needs_calibration(o)) return ptq::quantize_model(source, o, ec);
+    if (calibration.empty()) {
+      const int64_t len = std::min<int64_t>(a.ctx, 128);
+      const std::vector<int32_t> stream =
+          sample_tokens(*baseline, tok, 8 * len, a.ctx, a.seed + 1, ec);
+      calibration = ptq::calibration_windows(stream, 8, len, a.seed);
+    }
+    return ptq::quantize_calibrated(source, o, calibration, {}, ec).model;
+  };
   nlohmann::json rows = nlohmann::json::array();
   run_sweep(setup, names, ec, [&](SweepRow& row, const model::LlamaModel& m) {
     if (row.scheme == "base") return;  // the f32 scheme is in the list
@@ -143,7 +158,7 @@ void add_demo_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<DemoArgs>();
   cmd->add_option("--preset", a->preset,
                   "Synthetic model shape: demo, tiny, smollm2-135m or tinyllama-1.1b")
-      ->check(CLI::IsMember({"demo", "tiny", "tinyllama-1.1b"}));
+      ->check(CLI::IsMember({"demo", "tiny", "smollm2-135m", "tinyllama-1.1b"}));
   cmd->add_option("--seed", a->seed, "Model and text seed");
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
   cmd->add_option("--text-tokens", a->text_tokens, "Tokens of sampled evaluation text")

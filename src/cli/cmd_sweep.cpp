@@ -45,8 +45,10 @@ int run_sweep_command(const SweepArgs& a) {
   LB_CHECK_ARG(a.plot.empty() || std::filesystem::path(a.plot).extension() == ".svg", "--plot ",
                a.plot, ": the plot is an SVG file; name it FILE.svg");
   std::vector<std::string> schemes = a.schemes;
-  if (schemes.empty())
-    for (const auto& s : quant::builtin_schemes()) schemes.push_back(s.name);
+  if (schemes.empty())  // every built-in; those that calibrate only with --calib
+    for (const auto& s : quant::builtin_schemes())
+      if (!a.calibration.calib.empty() || !ptq::needs_calibration(ptq::QuantizeOptions{s, {}, {}}))
+        schemes.push_back(s.name);
   for (const std::string& s : schemes) {  // unknown names and missing --calib fail first
     const quant::Scheme& scheme = quant::find_scheme(s);
     LB_CHECK_ARG(!a.calibration.calib.empty() ||
@@ -75,6 +77,10 @@ int run_sweep_command(const SweepArgs& a) {
   setup.quantize = [&](const ptq::QuantizeOptions& o) {
     CalibrationFlags flags = a.calibration;
     if (!ptq::needs_calibration(o)) flags.calib.clear();  // data-free rows ignore --calib
+    // --alpha and --threshold apply to the rows of the schemes they belong to.
+    if (!o.linear || o.linear->algorithm != "smoothquant") flags.alpha = CalibrationFlags{}.alpha;
+    if (!o.linear || o.linear->act.kind != ActQuantKind::int8_outlier_split)
+      flags.threshold.reset();
     return quantize_with_flags(source, o, flags, ctx).model;
   };
   const std::vector<SweepRow> rows = run_sweep(setup, schemes, ctx);

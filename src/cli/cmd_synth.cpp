@@ -50,7 +50,7 @@ void add_synth_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("-o,--out", a->out, "Output directory (new or empty; see --force)")->required();
   cmd->add_flag("--force", a->force, "Replace a synthetic model written before at --out");
   cmd->add_option("--preset", a->preset, "demo, tiny, smollm2-135m or tinyllama-1.1b")
-      ->check(CLI::IsMember({"demo", "tiny", "tinyllama-1.1b"}));
+      ->check(CLI::IsMember({"demo", "tiny", "smollm2-135m", "tinyllama-1.1b"}));
   cmd->add_option("--dim", a->dim, "Hidden size")->check(integer_range(1, int64_t{1} << 31));
   cmd->add_option("--ffn", a->hidden, "SwiGLU width")->check(integer_range(1, int64_t{1} << 31));
   cmd->add_option("--layers", a->layers, "Decoder blocks")

@@ -86,18 +86,18 @@ void linear_int8(const float* x, int64_t m, const QuantizedTensor& w, const floa
   std::vector<int8_t> a(static_cast<size_t>(m * k));
   std::vector<float> a_scales(static_cast<size_t>(m));
   std::vector<int32_t> a_sums(static_cast<size_t>(m));
+  const cpu::Int8Kernels& kernels = cpu::int8_kernels(ctx.isa);
   const int64_t row_tasks = (m + kQuantizeRowsPerTask - 1) / kQuantizeRowsPerTask;
   ctx.pool->parallel_for(0, row_tasks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t r0 = t * kQuantizeRowsPerTask;
       const int64_t rows = std::min(m, r0 + kQuantizeRowsPerTask) - r0;
-      cpu::quantize_rows_s8(src + r0 * k, rows, k, static_scale, a.data() + r0 * k,
+      kernels.quantize_rows(src + r0 * k, rows, k, static_scale, a.data() + r0 * k,
                             a_scales.data() + r0, a_sums.data() + r0);
     }
   });
 
   const std::vector<float> w_scales = weight_scales(w);
-  const cpu::Int8Kernels& kernels = cpu::int8_kernels(ctx.isa);
   const int64_t per_task = m == 1 ? kDecodeRowsPerTask : kPrefillRowsPerTask;
   const int64_t tasks = (n + per_task - 1) / per_task;
   const uint8_t* codes = w.codes.data();
@@ -134,9 +134,8 @@ std::vector<float> round_to_fp8(const float* x, int64_t m, int64_t k, const Acti
   ctx.pool->parallel_for(0, row_tasks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t i = t0 * kQuantizeRowsPerTask; i < std::min(m, t1 * kQuantizeRowsPerTask); ++i) {
       const float* row = x + i * k;
-      const float scale = act.kind == ActQuantKind::fp8_tensor_static
-                              ? act.scale
-                              : max_abs(row, k) / kE4M3Max;
+      const float scale =
+          act.kind == ActQuantKind::fp8_tensor_static ? act.scale : max_abs(row, k) / kE4M3Max;
       float* dst = out.data() + i * k;
       if (!(scale > 0.0f)) {
         std::fill(dst, dst + k, 0.0f);

@@ -51,7 +51,10 @@ QuantizedTensor dense(const std::vector<float>& v, Shape shape) {
 
 SyntheticSpec synthetic_preset(const std::string& name) {
   SyntheticSpec s;
-  if (name == "demo") return s;
+  if (name == "demo") {
+    s.outlier_activation = 4.0f;  // input outliers ~30x the typical channel, as in trained LLMs
+    return s;
+  }
   if (name == "tiny") {
     s.dim = 64;
     s.hidden_dim = 176;
@@ -108,8 +111,12 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
   c.qkv_bias = s.qkv_bias;
   SyntheticModel m;
   m.config = c.to_json();
-  m.config["lowbit_synthetic"] = {
-      {"seed", s.seed}, {"outlier_channels", s.outlier_channels}, {"outlier_gain", s.outlier_gain}};
+  m.config["lowbit_synthetic"] = {{"seed", s.seed},
+                                  {"outlier_channels", s.outlier_channels},
+                                  {"outlier_gain", s.outlier_gain},
+                                  {"outlier_activation", s.outlier_activation}};
+  // The residual channels planted as outliers, spread over the width.
+  const auto outlier_channel = [&](int64_t i) { return (i * 7919 + 13) % s.dim; };
 
   uint64_t stream = 0;
   auto gaussian = [&](int64_t n, double std_dev) { return normal(s.seed, ++stream, n, std_dev); };
@@ -118,7 +125,7 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
     std::vector<float> g = gaussian(s.dim, 0.05);
     for (float& v : g) v += 1.0f;
     for (int64_t i = 0; i < s.outlier_channels; ++i)
-      g[static_cast<size_t>((i * 7919 + 13) % s.dim)] *= s.outlier_gain;
+      g[static_cast<size_t>(outlier_channel(i))] *= s.outlier_gain * s.outlier_activation;
     return g;
   };
   m.tensors.add("model.embed_tokens.weight",
@@ -138,8 +145,15 @@ SyntheticModel make_synthetic_model(const SyntheticSpec& s) {
       m.tensors.add(concat("model.layers.", layer, ".post_attention_layernorm.weight"),
                     dense(norm_gain(), {s.dim}));
     }
-    m.tensors.add(name, dense(gaussian(numel(shape), std_dev), shape));
+    std::vector<float> w = gaussian(numel(shape), std_dev);
     const bool qkv = qk || name.find("v_proj") != std::string::npos;
+    const bool reads_norm = qkv || name.find("gate_proj") != std::string::npos ||
+                            name.find("up_proj") != std::string::npos;
+    if (reads_norm && s.outlier_activation != 1.0f)
+      for (int64_t r = 0; r < shape[0]; ++r)
+        for (int64_t i = 0; i < s.outlier_channels; ++i)
+          w[static_cast<size_t>(r * shape[1] + outlier_channel(i))] /= s.outlier_activation;
+    m.tensors.add(name, dense(std::move(w), shape));
     if (s.qkv_bias && qkv) {
       std::string bias = name;
       bias.replace(bias.size() - 6, 6, "bias");  // "...proj.weight" -> "...proj.bias"

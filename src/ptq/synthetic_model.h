@@ -30,6 +30,11 @@ struct SyntheticSpec {
   // models show (bf16 ~1e-5, int8 ~1e-4, int4 g128 ~3e-2, int2 ~0.5 nats): random weights with
   // larger gains are chaotic and exaggerate every quantization error.
   float outlier_gain = 8.0f;
+  // Trained LLMs carry activation outliers far larger than their effect on the output: the
+  // weights reading those channels are small. The outlier channels' norm gain is multiplied by
+  // this and the q/k/v and gate/up columns reading them are divided by it, so the model
+  // computes the same function while its linear inputs carry outliers this much larger.
+  float outlier_activation = 1.0f;
   float logit_scale = 2.5f;  // std of a logit for a unit-RMS final hidden state
   float qk_gain = 0.5f;      // scales q/k projections (attention sharpness)
   float writer_gain = 0.3f;  // scales o/down projections (residual growth)
