@@ -57,8 +57,7 @@ namespace {
 // --threshold and --alpha, checked against the scheme they apply to.
 ptq::QuantizeOptions apply_activation_flags(ptq::QuantizeOptions options,
                                             const CalibrationFlags& flags) {
-  const bool split = options.linear &&
-                     options.linear->act.kind == ActQuantKind::int8_outlier_split;
+  const bool split = options.linear && options.linear->act.kind == ActQuantKind::int8_outlier_split;
   if (flags.threshold) {
     LB_CHECK_ARG(split, "--threshold applies to the llm-int8 scheme only");
     LB_CHECK_ARG(std::isfinite(*flags.threshold), "--threshold must be finite");

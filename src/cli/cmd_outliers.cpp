@@ -118,8 +118,8 @@ int run_outliers(const OutliersArgs& a) {
                 static_cast<long long>(row["layer"].get<int64_t>()),
                 row["input"].get<std::string>().c_str(), row["max_abs"].get<double>(),
                 row["median_channel_max_abs"].get<double>(), row["max_over_median"].get<double>(),
-                row["channels_at_threshold"].size(), row["median_channel_int8_levels"].get<double>(),
-                top.c_str());
+                row["channels_at_threshold"].size(),
+                row["median_channel_int8_levels"].get<double>(), top.c_str());
   }
   std::printf("\nchannels at or above the threshold in two or more layers:\n");
   for (const auto& [input, list] : shared.items()) {

@@ -15,10 +15,14 @@ constexpr double kCellWidth = 1.6, kRowHeight = 8.0, kLeft = 70.0, kPanelGap = 4
 std::string escape(const std::string& s) {
   std::string out;
   for (const char ch : s) {
-    if (ch == '<') out += "&lt;";
-    else if (ch == '>') out += "&gt;";
-    else if (ch == '&') out += "&amp;";
-    else out += ch;
+    if (ch == '<')
+      out += "&lt;";
+    else if (ch == '>')
+      out += "&gt;";
+    else if (ch == '&')
+      out += "&amp;";
+    else
+      out += ch;
   }
   return out;
 }
@@ -65,9 +69,9 @@ std::string outlier_svg(const ptq::ActivationProfile& profile, int64_t n_layers,
   for (int k = 0; k < model::kLinearInputs; ++k) {
     const auto input = static_cast<model::LinearInput>(k);
     const double top = 40 + k * (panel_height + kPanelGap);
-    std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"%.1f\">input of %s (rows: layers 0..%lld)</text>\n",
-                  kLeft, top - 6, model::linear_input_name(input),
-                  static_cast<long long>(n_layers - 1));
+    std::snprintf(buf, sizeof buf,
+                  "<text x=\"%.0f\" y=\"%.1f\">input of %s (rows: layers 0..%lld)</text>\n", kLeft,
+                  top - 6, model::linear_input_name(input), static_cast<long long>(n_layers - 1));
     svg += buf;
     for (const auto& p : profile.inputs) {
       if (p.input != input || p.abs_max.empty()) continue;
@@ -75,21 +79,24 @@ std::string outlier_svg(const ptq::ActivationProfile& profile, int64_t n_layers,
       const int64_t per_cell = (channels + kMaxColumns - 1) / kMaxColumns;
       const double y = top + static_cast<double>(p.layer) * kRowHeight;
       if (p.layer % 5 == 0) {
-        std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%lld</text>\n",
-                      kLeft - 4, y + kRowHeight - 1, static_cast<long long>(p.layer));
+        std::snprintf(buf, sizeof buf,
+                      "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%lld</text>\n", kLeft - 4,
+                      y + kRowHeight - 1, static_cast<long long>(p.layer));
         svg += buf;
       }
       for (int64_t c0 = 0, cell = 0; c0 < channels; c0 += per_cell, ++cell) {
         float v = 0;
         for (int64_t j = c0; j < std::min(channels, c0 + per_cell); ++j)
           v = std::max(v, p.abs_max[static_cast<size_t>(j)]);
-        const double t = v > 0 && hi > lo ? (std::log10(static_cast<double>(v)) - lo) / (hi - lo) : 0.0;
-        std::snprintf(buf, sizeof buf,
-                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
-                      kLeft + static_cast<double>(cell) * kCellWidth * kMaxColumns /
-                                  static_cast<double>((channels + per_cell - 1) / per_cell),
-                      y, kCellWidth * kMaxColumns / static_cast<double>((channels + per_cell - 1) / per_cell),
-                      kRowHeight, colour(t).c_str());
+        const double t =
+            v > 0 && hi > lo ? (std::log10(static_cast<double>(v)) - lo) / (hi - lo) : 0.0;
+        std::snprintf(
+            buf, sizeof buf,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"/>\n",
+            kLeft + static_cast<double>(cell) * kCellWidth * kMaxColumns /
+                        static_cast<double>((channels + per_cell - 1) / per_cell),
+            y, kCellWidth * kMaxColumns / static_cast<double>((channels + per_cell - 1) / per_cell),
+            kRowHeight, colour(t).c_str());
         svg += buf;
       }
     }

@@ -46,13 +46,13 @@ Shape scale_shape(const QuantizedTensor& t) {
 
 json tensor_entry(const QuantizedTensor& t) {
   json e{{"kind", kind_name(t.format.kind)},
-              {"bits", t.format.bits},
-              {"group_size", t.format.group_size},
-              {"symmetric", t.format.symmetric},
-              {"scale_dtype", dtype_name(t.format.scale_dtype)},
-              {"double_quant", t.format.double_quant},
-              {"shape", t.shape},
-              {"nested_offset", t.nested_offset}};
+         {"bits", t.format.bits},
+         {"group_size", t.format.group_size},
+         {"symmetric", t.format.symmetric},
+         {"scale_dtype", dtype_name(t.format.scale_dtype)},
+         {"double_quant", t.format.double_quant},
+         {"shape", t.shape},
+         {"nested_offset", t.nested_offset}};
   // Written only when enabled, so weight-only checkpoints read as before.
   if (t.act.enabled())
     e["activations"] = json{{"kind", act_quant_name(t.act.kind)},

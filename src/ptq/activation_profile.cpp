@@ -28,7 +28,8 @@ ActivationProfile profile_activations(const model::LlamaModel& model,
             std::max(p.abs_max[static_cast<size_t>(j)], std::fabs(x[r * cols + j]));
   };
   int64_t longest = 0;
-  for (const auto& w : windows) longest = std::max<int64_t>(longest, static_cast<int64_t>(w.size()));
+  for (const auto& w : windows)
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(w.size()));
   LB_CHECK_ARG(longest > 0, "no calibration tokens");
   model::KvCache cache = model.make_cache(longest);
   for (const auto& w : windows) {

@@ -26,8 +26,8 @@ AwqBlockResult quantize_awq_block(const model::LlamaConfig& c, const model::Bloc
     }
     std::vector<quant::AwqLinear> linears;
     for (const int i : group.members)
-      linears.push_back(
-          {"linear", fold.w[static_cast<size_t>(i)].data(), fold.rows[static_cast<size_t>(i)], true});
+      linears.push_back({"linear", fold.w[static_cast<size_t>(i)].data(),
+                         fold.rows[static_cast<size_t>(i)], true});
     const std::vector<float> x_mean = st.abs_mean();
     const quant::AwqScaleSearch search = quant::awq_search_scales(
         linears, cols, x_mean.data(), format,

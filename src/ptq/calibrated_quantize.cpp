@@ -203,9 +203,9 @@ bool is_smooth_algorithm(const std::string& algorithm) {
 }
 
 bool needs_calibration(const QuantizeOptions& options) {
-  return options.linear && (options.linear->algorithm == "gptq" ||
-                            options.linear->algorithm == "awq" ||
-                            is_smooth_algorithm(options.linear->algorithm));
+  return options.linear &&
+         (options.linear->algorithm == "gptq" || options.linear->algorithm == "awq" ||
+          is_smooth_algorithm(options.linear->algorithm));
 }
 
 CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOptions& options,
@@ -354,8 +354,9 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   if (is_smooth_algorithm(scheme.algorithm)) {
     q["activations"] = act_quant_name(scheme.act.kind);
     if (scheme.algorithm == "smoothquant")
-      q["calibration"]["alpha"] = calibration.smooth.alpha < 0 ? nlohmann::json("auto")
-                                                               : nlohmann::json(calibration.smooth.alpha);
+      q["calibration"]["alpha"] = calibration.smooth.alpha < 0
+                                      ? nlohmann::json("auto")
+                                      : nlohmann::json(calibration.smooth.alpha);
     q["calibration"]["search_rows"] = calibration.smooth.search_rows;
   } else if (awq) {
     q["calibration"]["awq_grid"] = calibration.awq.n_grid;

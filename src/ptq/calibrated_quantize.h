@@ -27,7 +27,7 @@ namespace lowbit::ptq {
 struct CalibrationOptions {
   quant::GptqOptions gptq;  // pool is set by the driver
   quant::AwqOptions awq;
-  SmoothOptions smooth;  // smoothquant / static schemes (w8a8-static, fp8-static)
+  SmoothOptions smooth;            // smoothquant / static schemes (w8a8-static, fp8-static)
   int64_t max_sample_rows = 4096;  // input rows kept per linear input for searches
   // GPTQ: observe o's input again after q/k/v are quantized, gate/up's after o, down's after
   // gate/up (the reference's --true-sequential), so each linear compensates for the

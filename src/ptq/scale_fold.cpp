@@ -37,7 +37,8 @@ void BlockFold::fold(const ScaleGroup& group, const std::vector<float>& s) {
     auto& wi = w[static_cast<size_t>(i)];
     LB_CHECK(cols[static_cast<size_t>(i)] == n, "fold: scale count ", n, " != input width");
     for (int64_t r = 0; r < rows[static_cast<size_t>(i)]; ++r)
-      for (int64_t j = 0; j < n; ++j) wi[static_cast<size_t>(r * n + j)] *= s[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < n; ++j)
+        wi[static_cast<size_t>(r * n + j)] *= s[static_cast<size_t>(j)];
     col_scale[static_cast<size_t>(i)] = s;
   }
   const auto divide_rows = [&](int index) {
@@ -45,12 +46,14 @@ void BlockFold::fold(const ScaleGroup& group, const std::vector<float>& s) {
     const int64_t in = cols[static_cast<size_t>(index)];
     LB_CHECK(rows[static_cast<size_t>(index)] == n, "fold: scale count ", n, " != rows");
     for (int64_t r = 0; r < n; ++r)
-      for (int64_t j = 0; j < in; ++j) wi[static_cast<size_t>(r * in + j)] /= s[static_cast<size_t>(r)];
+      for (int64_t j = 0; j < in; ++j)
+        wi[static_cast<size_t>(r * in + j)] /= s[static_cast<size_t>(r)];
     row_scale[static_cast<size_t>(index)] = s;
   };
   switch (group.input) {
     case model::LinearInput::qkv:
-      for (int64_t j = 0; j < n; ++j) attn_norm[static_cast<size_t>(j)] /= s[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < n; ++j)
+        attn_norm[static_cast<size_t>(j)] /= s[static_cast<size_t>(j)];
       break;
     case model::LinearInput::gate_up:
       for (int64_t j = 0; j < n; ++j) ffn_norm[static_cast<size_t>(j)] /= s[static_cast<size_t>(j)];

@@ -53,11 +53,13 @@ Trial try_linear(const BlockFold& fold, int i, const std::vector<float>& x_max,
   const std::vector<float>& rs = fold.row_scale[ui];
   float amax = 0.0f;
   for (int64_t j = 0; j < cols; ++j)
-    amax = std::max(amax, x_max[static_cast<size_t>(j)] / (cs.empty() ? 1.0f : cs[static_cast<size_t>(j)]));
+    amax = std::max(
+        amax, x_max[static_cast<size_t>(j)] / (cs.empty() ? 1.0f : cs[static_cast<size_t>(j)]));
   std::vector<float> scaled = x;
   if (!cs.empty())
     for (int64_t r = 0; r < m; ++r)
-      for (int64_t j = 0; j < cols; ++j) scaled[static_cast<size_t>(r * cols + j)] /= cs[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < cols; ++j)
+        scaled[static_cast<size_t>(r * cols + j)] /= cs[static_cast<size_t>(j)];
   Trial t;
   t.q = quant::quantize_rtn(fold.w[ui].data(), n, cols, scheme.format, "smoothquant");
   t.q.act = scheme.act;
@@ -140,8 +142,8 @@ SmoothBlockResult quantize_smooth_block(const model::LlamaConfig& c,
         trial.fold(group, s);
         double err = 0, norm = 0;
         for (const int i : group.members) {
-          const Trial t = try_linear(trial, i, x_max[gi], rows[gi], reference[static_cast<size_t>(i)],
-                                     scheme, ctx);
+          const Trial t = try_linear(trial, i, x_max[gi], rows[gi],
+                                     reference[static_cast<size_t>(i)], scheme, ctx);
           err += t.err;
           norm += t.norm;
         }

@@ -21,8 +21,8 @@
 namespace lowbit::ptq {
 
 struct SmoothOptions {
-  bool smooth = true;     // false: static scales only (w8a8-static, fp8-static)
-  double alpha = 0.5;     // < 0: searched per group
+  bool smooth = true;         // false: static scales only (w8a8-static, fp8-static)
+  double alpha = 0.5;         // < 0: searched per group
   int64_t search_rows = 512;  // sampled input rows the search and the reports run on
 };
 

@@ -14,8 +14,8 @@
 namespace lowbit::quant {
 
 struct Scheme {
-  std::string name;         // "w4g128"
-  QuantFormat format;       // the format its linear-layer weights get
+  std::string name;    // "w4g128"
+  QuantFormat format;  // the format its linear-layer weights get
   // "rtn" (built-ins, composed), "gptq", "awq", "hqq"; W8A8/FP8 schemes: "rtn" (dynamic
   // activations), "static" (activation scales from calibration), "smoothquant".
   std::string algorithm;

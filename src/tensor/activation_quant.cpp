@@ -65,16 +65,16 @@ void validate_activation_quant(const ActivationQuant& act, const QuantFormat& fo
   if (!act.enabled()) return;
   if (act.is_int8())
     LB_CHECK_ARG(format.kind == QuantKind::affine_int && format.bits == 8 && format.symmetric &&
-                 (format.group_size == kPerChannel || format.group_size == kPerTensor),
-             what, ": ", act_quant_name(act.kind),
-             " activations need 8-bit symmetric per-channel or per-tensor weights, got ",
-             format_name(format));
+                     (format.group_size == kPerChannel || format.group_size == kPerTensor),
+                 what, ": ", act_quant_name(act.kind),
+                 " activations need 8-bit symmetric per-channel or per-tensor weights, got ",
+                 format_name(format));
   if (act.is_static())
     LB_CHECK_ARG(std::isfinite(act.scale) && act.scale > 0.0f, what, ": ", act_quant_name(act.kind),
-             " needs a finite activation scale > 0, got ", act.scale);
+                 " needs a finite activation scale > 0, got ", act.scale);
   if (act.kind == ActQuantKind::int8_outlier_split)
     LB_CHECK_ARG(std::isfinite(act.threshold) && act.threshold > 0.0f, what,
-             ": the outlier threshold must be finite and > 0, got ", act.threshold);
+                 ": the outlier threshold must be finite and > 0, got ", act.threshold);
 }
 
 }  // namespace lowbit

@@ -4,16 +4,16 @@
 // is applied inside kernels::linear, so the model never branches on it.
 //
 //  kind                 activations                                     weight it needs
-//  -------------------  ----------------------------------------------  -----------------------------
-//  none                 f32 as given                                     any
-//  int8_tensor_dynamic  int8, one scale max|X| / 127 over the whole call  int8 sym, per-channel/-tensor
-//  int8_token           int8, one scale max|x_row| / 127 per row          int8 sym, per-channel/-tensor
-//  int8_tensor_static   int8, the stored `scale` (from calibration)       int8 sym, per-channel/-tensor
-//  int8_outlier_split   LLM.int8(): columns with any |x| >= `threshold`   int8 sym, per-channel/-tensor
+//  -------------------  ----------------------------------------------
+//  ----------------------------- none                 f32 as given any int8_tensor_dynamic  int8,
+//  one scale max|X| / 127 over the whole call  int8 sym, per-channel/-tensor int8_token int8, one
+//  scale max|x_row| / 127 per row          int8 sym, per-channel/-tensor int8_tensor_static   int8,
+//  the stored `scale` (from calibration)       int8 sym, per-channel/-tensor int8_outlier_split
+//  LLM.int8(): columns with any |x| >= `threshold`   int8 sym, per-channel/-tensor
 //                       go through f32 x the dequantized weight columns,
 //                       the rest int8 per row
-//  fp8_token            e4m3 codes, one scale max|x_row| / 448 per row    any (fp8 e4m3 by the schemes)
-//  fp8_tensor_static    e4m3 codes, the stored `scale` (from calibration) any
+//  fp8_token            e4m3 codes, one scale max|x_row| / 448 per row    any (fp8 e4m3 by the
+//  schemes) fp8_tensor_static    e4m3 codes, the stored `scale` (from calibration) any
 // int8 kinds run the native int8 x int8 -> int32 product (kernels/cpu/int8_gemm.h); fp8 kinds
 // round the input to its e4m3 values and run the weight's own f32 path (CPUs have no fp8 math).
 #pragma once
@@ -41,8 +41,8 @@ inline constexpr float kLlmInt8Threshold = 6.0f;
 
 struct ActivationQuant {
   ActQuantKind kind = ActQuantKind::none;
-  float scale = 0.0f;                     // static kinds: the activation scale (> 0)
-  float threshold = kLlmInt8Threshold;    // int8_outlier_split only
+  float scale = 0.0f;                   // static kinds: the activation scale (> 0)
+  float threshold = kLlmInt8Threshold;  // int8_outlier_split only
 
   bool enabled() const { return kind != ActQuantKind::none; }
   bool is_int8() const {
