@@ -24,6 +24,13 @@
 namespace lowbit::cli {
 namespace {
 
+// LLM.int8(): the share of linear input columns that went through f32.
+double routed_fraction(const kernels::KernelStats& s) {
+  return s.outlier_split_columns > 0 ? static_cast<double>(s.outlier_split_routed) /
+                                           static_cast<double>(s.outlier_split_columns)
+                                     : 0.0;
+}
+
 struct EvalArgs {
   ModelOptions model;
   SchemeOptions scheme;
@@ -144,6 +151,7 @@ int run_eval(const EvalArgs& a) {
   eval::EvalOptions run_options = options;
   run_options.kv = kv;
   run_options.baseline_kv = baseline_kv;
+  ctx.stats = {};  // counted over the evaluation only
   const eval::EvalResult r =
       eval::evaluate(evaluated, baseline, tokens, tokenizer.bos_id(), run_options, ctx, progress);
   const nlohmann::json kv_json =
@@ -167,6 +175,11 @@ int run_eval(const EvalArgs& a) {
     if (r.has_baseline) j["baseline_kv_cache_dtype"] = a.baseline_kv_dtype;
     if (kv.dtype == kernels::KvDtype::fp8)
       j["kv_cache"]["fp8_scales"] = kv.key_scales.empty() ? "dynamic" : "calibrated";
+    if (ctx.stats.outlier_split_calls > 0)
+      j["llm_int8"] = {{"linear_calls", ctx.stats.outlier_split_calls},
+                       {"input_columns", ctx.stats.outlier_split_columns},
+                       {"columns_routed_to_f32", ctx.stats.outlier_split_routed},
+                       {"routed_fraction", routed_fraction(ctx.stats)}};
     print_json(j);
     return 0;
   }
@@ -184,6 +197,12 @@ int run_eval(const EvalArgs& a) {
     std::printf("KLD = %.6f +/- %.6f (max %.4f), top-1 agreement %.2f%%\n", r.kld, r.kld_stderr,
                 r.kld_max, 100.0 * r.top1_agreement);
   }
+  if (ctx.stats.outlier_split_calls > 0)
+    std::printf("llm-int8: %.3f%% of input columns went through f32 (%lld of %lld, %lld calls)\n",
+                100.0 * routed_fraction(ctx.stats),
+                static_cast<long long>(ctx.stats.outlier_split_routed),
+                static_cast<long long>(ctx.stats.outlier_split_columns),
+                static_cast<long long>(ctx.stats.outlier_split_calls));
   std::printf("%s\n", kv_memory_line(kv_json).c_str());
   std::printf("speed: %.1f tokens/s over the model's forward passes (%d threads)\n",
               r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0,
