@@ -2,6 +2,7 @@
 // The built-in scheme table and scheme composition from flags.
 #include "quant/scheme.h"
 
+#include "quant/ggml_rtn.h"
 #include "util/check.h"
 
 namespace lowbit::quant {
@@ -100,6 +101,8 @@ Scheme find_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
     if (s.name == name) return s;
   if (std::optional<Scheme> composed = integer_scheme(name)) return *composed;
+  if (std::optional<GgmlSchemeInfo> g = find_ggml_scheme(name))
+    return {std::string(g->name), g->format, "ggml", std::string(g->description)};
   for (const AlgorithmPrefix& prefix : algorithm_prefixes()) {
     const std::string lead = prefix.algorithm + "-";
     if (!name.starts_with(lead)) continue;
