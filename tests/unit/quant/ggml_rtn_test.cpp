@@ -106,6 +106,24 @@ TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
   EXPECT_THROW(find_scheme("gptq-q4_0"), InvalidArgument);
 }
 
+TEST(GgmlSchemes, TypesWithoutAnExactLowbitFormatNameTheNearestScheme) {
+  for (const auto& [name, nearest] :
+       std::vector<std::pair<std::string, std::string>>{{"q4_1", "q4_0"},
+                                                        {"q5_1", "q5_0"},
+                                                        {"q4_k", "q4_0"},
+                                                        {"q6_k", "q8_0"},
+                                                        {"iq4_nl", "q4_0"}}) {
+    try {
+      find_scheme(name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const InvalidArgument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("the nearest scheme is " + nearest), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
 TEST(GgmlSchemes, CornerCasesFollowGgml) {
   // All-zero block: q4_0/q5_0 store d = -0 (max / -8 with max = +0) and the zero code;
   // q8_0 stores +0 and code 128 (q = 0).
