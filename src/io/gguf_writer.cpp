@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// GGUF v3 writing (layout in docs/FORMATS.md section 4c).
+// GGUF v3 writing (layout in docs/FORMATS.md, "GGUF writing").
 #include "io/gguf_writer.h"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // llama.cpp's block formats as lowbit schemes: ggml's reference quantizers (quantize_row_*_ref,
 // what llama-quantize runs without an imatrix), written from the rules in
-// docs/FORMATS.md section 4b, emitting the lowbit format that holds the ggml block bit for bit.
+// docs/FORMATS.md ("GGUF writing"), emitting the lowbit format that holds the ggml block bit for
+// bit.
 //
 //   scheme  lowbit format            ggml rule (per block of 32, x in f32)
 //   q8_0    affine_int 8 g32 sym     d = amax / 127, id = 1/d (0 if d = 0), q = roundf(x * id)
