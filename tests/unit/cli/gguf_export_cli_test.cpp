@@ -89,6 +89,19 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
     EXPECT_EQ(out.find(name)->type, expected) << name;
   EXPECT_EQ(out.find("blk.0.attn_norm.weight")->type, io::kGgmlF32);
 
+  // inspect lists every tensor with its stored ggml type and real bits per weight.
+  const CommandResult ins = run_lowbit("inspect -m " + gguf.string() + " --json");
+  ASSERT_EQ(ins.exit_code, 0) << ins.err;
+  const json info = json::parse(ins.out);
+  ASSERT_EQ(info.at("tensors").size(), out.tensors().size());
+  const double bits = scheme == "q4_0" ? 4.5 : scheme == "q5_0" ? 5.5 : scheme == "q8_0" ? 8.5 : 16;
+  EXPECT_DOUBLE_EQ(info.at("stored_bits_per_weight").get<double>(), bits);
+  for (const json& t : info.at("tensors"))
+    if (t.at("name") == "model.layers.0.self_attn.q_proj.weight") {
+      EXPECT_EQ(t.at("stored_type"), io::ggml_type_name(expected));
+      EXPECT_DOUBLE_EQ(t.at("bits_per_weight").get<double>(), bits);
+    }
+
   // The exported model evaluates against its source.
   const fs::path text = tmp.path() / "text.txt";
   write_bytes(text, "abc de abc cd ab a b c d e abcde ab cd e a bc de abc abc abc cd de");
@@ -165,6 +178,32 @@ TEST(GgufExportReal, StoriesFallsBackToF16ForRaggedRows) {
   const json j = json::parse(e.out);
   EXPECT_LT(j.at("kld").get<double>(), 0.01) << e.out;
   EXPECT_GT(j.at("scored_tokens").get<int64_t>(), 0);
+}
+
+// SmolLM2-135M: q4_0 exported to GGUF is, tensor for tensor, the q4_0 lowbit checkpoint, and
+// every linear is Q4_0 (576 and 1536 columns are whole blocks, so nothing falls back).
+TEST(GgufExportReal, SmolLm2Q4_0IsTheLowbitCheckpoint) {
+  LB_REQUIRE_DATA(src, "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
+  TempDir tmp;
+  const fs::path gguf = tmp.path() / "q4_0.gguf", ckpt = tmp.path() / "q4_0";
+  const CommandResult g = run_lowbit("quantize -m " + src.string() +
+                                     " --scheme q4_0 --format gguf --out " + gguf.string());
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(g.err.find("fallback"), std::string::npos) << g.err;
+  const CommandResult c =
+      run_lowbit("quantize -m " + src.string() + " --scheme q4_0 --out " + ckpt.string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  expect_same_tensors(load_model_source(gguf, {}, false).tensors,
+                      load_model_source(ckpt, {}, false).tensors);
+  const io::GgufFile out = io::GgufFile::open(gguf);
+  const io::GgufFile in = io::GgufFile::open(src);
+  int q4 = 0;
+  for (const io::GgufTensorInfo& t : out.tensors()) q4 += t.type == io::kGgmlQ4_0;
+  EXPECT_EQ(q4, 30 * 7);
+  EXPECT_EQ(out.metadata().at("tokenizer.ggml.merges"), in.metadata().at("tokenizer.ggml.merges"));
+  EXPECT_EQ(out.metadata().at("tokenizer.ggml.pre"), in.metadata().at("tokenizer.ggml.pre"));
+  EXPECT_EQ(out.metadata().at("general.file_type"), 2);
+  EXPECT_EQ(out.hf_config(), in.hf_config());
 }
 
 }  // namespace
