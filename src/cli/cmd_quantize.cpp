@@ -141,13 +141,22 @@ int run_quantize(const QuantizeArgs& a) {
       ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
-  // A GGUF export carries the source's tokenizer keys; only a GGUF source has them in that form.
+  // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, or the vocabulary
+  // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json).
   std::vector<io::GgufKv> gguf_tokenizer;
   if (format == OutputFormat::gguf) {
-    LB_CHECK_ARG(source.format == "gguf", "--format gguf copies the tokenizer of a .gguf source; ",
-                 source.path.string(), " is a ", source.format,
-                 " model (convert it to GGUF first, or use --format lowbit)");
-    gguf_tokenizer = io::gguf_tokenizer_metadata(io::GgufFile::open(source.path));
+    if (source.format == "gguf") {
+      gguf_tokenizer = io::gguf_tokenizer_metadata(io::GgufFile::open(source.path));
+    } else {
+      const SpmVocab* vocab = source.tokenizer ? source.tokenizer->spm_vocab() : nullptr;
+      LB_CHECK_ARG(vocab != nullptr,
+                   "--format gguf needs the tokenizer as GGUF keys: a .gguf "
+                   "source or a SentencePiece vocabulary; ",
+                   source.path.string(), " (", source.format, ") has ",
+                   source.tokenizer ? "a byte-level BPE tokenizer" : "no tokenizer",
+                   " (use --format lowbit)");
+      gguf_tokenizer = io::gguf_spm_tokenizer_metadata(*vocab);
+    }
   }
   if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
     log_warning("the checkpoint gets no tokenizer: ", problem);
@@ -239,7 +248,8 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
       ->required();
   cmd->add_option("--format", a->format,
                   "Output format: lowbit (checkpoint directory, default) or gguf (llama.cpp file; "
-                  "schemes f32 f16 bf16 q8_0 q4_0 q5_0, from a .gguf source)");
+                  "schemes f32 f16 bf16 q8_0 q4_0 q5_0; tokenizer from a .gguf source or a "
+                  "SentencePiece vocabulary)");
   cmd->add_flag("--force", a->force,
                 "Replace an existing lowbit checkpoint (or GGUF file with --format gguf) at --out");
   cmd->add_flag("--json", a->json, "Print one JSON object");

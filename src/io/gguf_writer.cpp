@@ -286,6 +286,23 @@ std::vector<GgufKv> gguf_tokenizer_metadata(const GgufFile& source) {
   return out;
 }
 
+std::vector<GgufKv> gguf_spm_tokenizer_metadata(const SpmVocab& vocab) {
+  using T = GgufValueType;
+  GgufKv tokens = kv("tokenizer.ggml.tokens", T::array, vocab.pieces);
+  tokens.element = T::string;
+  GgufKv scores = kv("tokenizer.ggml.scores", T::array, vocab.scores);
+  scores.element = T::f32;
+  GgufKv types = kv("tokenizer.ggml.token_type", T::array, vocab.types);
+  types.element = T::i32;
+  std::vector<GgufKv> out = {kv("tokenizer.ggml.model", T::string, "llama"), std::move(tokens),
+                             std::move(scores), std::move(types)};
+  if (vocab.bos_id >= 0) out.push_back(kv("tokenizer.ggml.bos_token_id", T::u32, vocab.bos_id));
+  if (vocab.eos_id >= 0) out.push_back(kv("tokenizer.ggml.eos_token_id", T::u32, vocab.eos_id));
+  if (vocab.unk_id >= 0) out.push_back(kv("tokenizer.ggml.unknown_token_id", T::u32, vocab.unk_id));
+  out.push_back(kv("tokenizer.ggml.add_space_prefix", T::boolean, vocab.add_dummy_prefix));
+  return out;
+}
+
 void write_gguf(const fs::path& path, const json& hf_config, const TensorMap& tensors,
                 const std::vector<GgufKv>& extra, std::optional<uint32_t> file_type) {
   std::vector<GgufKv> metadata = gguf_llama_metadata(hf_config);

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/tokenizer.h"
 #include "tensor/tensor_map.h"
 
 namespace lowbit::io {
@@ -66,6 +67,10 @@ std::vector<GgufKv> gguf_llama_metadata(const nlohmann::json& hf_config);
 // llama.cpp expects; keys the file does not have are left out. Throws FormatError naming the
 // file when tokenizer.ggml.tokens is missing.
 std::vector<GgufKv> gguf_tokenizer_metadata(const GgufFile& source);
+
+// The "llama" (SentencePiece) tokenizer keys of a vocabulary: tokens, scores (f32), token_type
+// (i32), bos / eos / unknown ids (u32, when the vocabulary has them), add_space_prefix.
+std::vector<GgufKv> gguf_spm_tokenizer_metadata(const SpmVocab& vocab);
 
 // Writes `tensors` (HF names) as a GGUF v3 llama file at `path` with the llama metadata of
 // `hf_config`, general.file_type `file_type` (a llama_ftype, when given), and `extra` keys

@@ -144,16 +144,52 @@ TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
                  " --requantize --scheme q4_0 --format gguf --force --out " + text.string()),
       2, "exists and is not a GGUF file");
 
-  // A lowbit checkpoint has no GGUF tokenizer keys to copy.
+  // A lowbit checkpoint keeps a SentencePiece vocabulary (tokenizer.bin): exported as GGUF keys.
   const fs::path ckpt = tmp.path() / "ckpt";
   ASSERT_EQ(run_lowbit("quantize -m " + src.string() + " --requantize --scheme q8_0 --out " +
                        ckpt.string())
                 .exit_code,
             0);
-  expect_one_line_error(run_lowbit("quantize -m " + ckpt.string() +
-                                   " --requantize --scheme q4_0 --format gguf --out " +
-                                   (tmp.path() / "x.gguf").string()),
-                        2, "--format gguf copies the tokenizer of a .gguf source");
+  const fs::path from_ckpt = tmp.path() / "from_ckpt.gguf";
+  const CommandResult re =
+      run_lowbit("quantize -m " + ckpt.string() +
+                 " --requantize --scheme q4_0 --format gguf --out " + from_ckpt.string());
+  ASSERT_EQ(re.exit_code, 0) << re.err;
+  const io::GgufFile a = io::GgufFile::open(src), b = io::GgufFile::open(from_ckpt);
+  for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.scores",
+                          "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id"})
+    EXPECT_EQ(b.metadata().at(key), a.metadata().at(key)) << key;
+
+  // A byte-level BPE tokenizer.json has no GGUF form here.
+  const fs::path hf = tmp.path() / "hf";
+  ASSERT_EQ(run_lowbit("synth --preset tiny --out " + hf.string()).exit_code, 0);
+  expect_one_line_error(
+      run_lowbit("quantize -m " + hf.string() + " --scheme q4_0 --format gguf --out " +
+                 (tmp.path() / "x.gguf").string()),
+      2, "has a byte-level BPE tokenizer (use --format lowbit)");
+}
+
+// llama2.c stories260K exported as f32 GGUF is llama.cpp's own conversion of it (the shared
+// tinyllamas-stories-260k-f32.gguf): the same tensors bit for bit, the same vocabulary, and
+// the same tokens for a text.
+TEST(GgufExportReal, Llama2cExportMatchesLlamaCppsConversion) {
+  LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
+  LB_REQUIRE_DATA(ref, "stories260K/tinyllamas-stories-260k-f32.gguf");
+  TempDir tmp;
+  const fs::path out = tmp.path() / "stories.gguf";
+  const CommandResult q = run_lowbit("quantize -m " + bin.string() +
+                                     " --scheme f32 --format gguf --out " + out.string());
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const ModelSource mine = load_model_source(out);
+  const ModelSource theirs = load_model_source(ref);
+  std::vector<std::string> a = mine.tensors.names(), b = theirs.tensors.names();
+  ASSERT_EQ(a, b);
+  expect_same_tensors(mine.tensors, theirs.tensors);
+  const io::GgufFile g = io::GgufFile::open(out), r = io::GgufFile::open(ref);
+  EXPECT_EQ(g.metadata().at("tokenizer.ggml.tokens"), r.metadata().at("tokenizer.ggml.tokens"));
+  ASSERT_TRUE(mine.tokenizer && theirs.tokenizer);
+  const std::string text = "Once upon a time, Lily saw a big red ball in the park.";
+  EXPECT_EQ(mine.tokenizer->encode(text, true), theirs.tokenizer->encode(text, true));
 }
 
 // Real weights: rows that are not whole blocks of 32 (stories260K's FFN width 172) fall back to

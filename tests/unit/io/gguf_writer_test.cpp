@@ -186,5 +186,32 @@ TEST(GgufWriter, TokenizerKeysKeepTheirLlamaCppTypes) {
   EXPECT_THROW(gguf_tokenizer_metadata(src), FormatError);  // tiny_llama.gguf has none
 }
 
+TEST(GgufWriter, SentencePieceVocabularyRoundTrips) {
+  testing::TempDir tmp;
+  SpmVocab v;
+  for (int i = 0; i < 16; ++i) {
+    v.pieces.push_back(i == 0   ? "<unk>"
+                       : i == 1 ? "<s>"
+                       : i == 2 ? "</s>"
+                                : "▁p" + std::to_string(i));
+    v.scores.push_back(-0.25f * static_cast<float>(i));
+    v.types.push_back(i == 0 ? 2 : i < 3 ? 3 : 1);
+  }
+  v.add_dummy_prefix = false;
+  const std::vector<GgufKv> keys = gguf_spm_tokenizer_metadata(v);
+  const GgufFile src = tiny();
+  const fs::path out = tmp.path() / "spm.gguf";
+  write_gguf(out, src.hf_config(), src.hf_tensors(), keys);
+  const std::optional<SpmVocab> back = GgufFile::open(out).spm_vocab();
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->pieces, v.pieces);
+  EXPECT_EQ(back->scores, v.scores);
+  EXPECT_EQ(back->types, v.types);
+  EXPECT_EQ(back->bos_id, 1);
+  EXPECT_EQ(back->eos_id, 2);
+  EXPECT_EQ(back->unk_id, 0);
+  EXPECT_FALSE(back->add_dummy_prefix);
+}
+
 }  // namespace
 }  // namespace lowbit::io
