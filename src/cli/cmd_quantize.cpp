@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: MIT
-// `lowbit quantize`: applies a scheme and writes a lowbit checkpoint directory (atomically).
+// `lowbit quantize`: applies a scheme and writes a lowbit checkpoint directory or (--format
+// gguf) a GGUF file, atomically.
 #include <cstdio>
+#include <fstream>
 
 #include "cli/calibration_flags.h"
 #include "cli/common.h"
 #include "cli/subcommands.h"
 #include "io/checkpoint.h"
+#include "io/gguf.h"
+#include "io/gguf_writer.h"
+#include "model/llama_config.h"
+#include "model/llama_weights.h"
 #include "ptq/block_store.h"
 #include "ptq/quantize_model.h"
+#include "quant/rtn.h"
+#include "tensor/dequantize.h"
 #include "util/atomic_file.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -16,6 +24,16 @@
 namespace lowbit::cli {
 namespace {
 
+// What --format writes. More targets (compressed-tensors, gptq, awq) get a value here.
+enum class OutputFormat { lowbit, gguf };
+
+OutputFormat parse_output_format(const std::string& name) {
+  if (name == "lowbit") return OutputFormat::lowbit;
+  if (name == "gguf") return OutputFormat::gguf;
+  throw InvalidArgument(
+      concat("--format '", name, "' is not an output format (choose lowbit or gguf)"));
+}
+
 struct QuantizeArgs {
   ModelOptions model;
   SchemeOptions scheme;
@@ -23,6 +41,7 @@ struct QuantizeArgs {
   CalibrationFlags calibration;
   std::string report;
   std::string out;
+  std::string format = "lowbit";
   bool force = false;
   bool json = false;
 };
@@ -34,18 +53,111 @@ std::filesystem::path partial_run_dir(const std::string& out) {
   return p.string() + ".partial";
 }
 
+// The GGUF scheme nearest to a format GGUF cannot hold.
+const char* nearest_gguf_scheme(const QuantFormat& f) {
+  if (f.kind == QuantKind::fp8_e4m3 || f.kind == QuantKind::fp8_e5m2) return "q8_0";
+  if (f.kind == QuantKind::affine_int && f.bits >= 8) return "q8_0";
+  if (f.kind == QuantKind::affine_int && f.bits >= 5) return "q5_0";
+  return "q4_0";
+}
+
+// Refuses, before any work, a scheme whose format no GGUF type holds exactly.
+void check_gguf_scheme(const std::optional<quant::Scheme>& scheme, const char* flag) {
+  if (!scheme) return;
+  const QuantFormat& f = scheme->format;
+  const bool exact =
+      f.is_dense() || (f.kind == QuantKind::affine_int && f.group_size == 32 && f.symmetric &&
+                       f.scale_dtype == DType::f16 && (f.bits == 8 || f.bits == 4 || f.bits == 5));
+  LB_CHECK_ARG(exact, flag, " ", scheme->name, " (", format_name(f),
+               ") has no GGUF equivalent; the nearest GGUF scheme is ", nearest_gguf_scheme(f),
+               " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q5_0)");
+}
+
+// general.file_type (llama_ftype) of a whole-model scheme, when it has one.
+std::optional<uint32_t> gguf_file_type(const std::optional<quant::Scheme>& scheme) {
+  if (!scheme) return std::nullopt;
+  const QuantFormat& f = scheme->format;
+  if (f.kind == QuantKind::f32) return 0;
+  if (f.kind == QuantKind::f16) return 1;
+  if (f.kind == QuantKind::bf16) return 32;
+  if (f.kind != QuantKind::affine_int) return std::nullopt;
+  return f.bits == 4 ? 2 : f.bits == 8 ? 7 : 8;  // MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q5_0
+}
+
+// llama.cpp's fallback for rows that are not whole blocks: a tensor the scheme made a g32
+// format whose rows are not a multiple of 32 columns is written as F16 instead, converted from
+// the source's values.
+void apply_gguf_fallback(const ModelSource& source, TensorMap& tensors) {
+  for (const std::string& name : tensors.names()) {
+    const QuantizedTensor& t = tensors.at(name);
+    if (io::gguf_type_for(t) || t.format.kind != QuantKind::affine_int || t.cols() % 32 == 0)
+      continue;
+    const QuantizedTensor& from = source.tensors.at(name);
+    std::vector<float> w(static_cast<size_t>(from.numel()));
+    dequantize_rows_reference(from, 0, from.rows(), w.data());
+    log_info("tensor ", name, ": ", t.cols(),
+             " columns are not whole blocks of 32; written as F16 (llama.cpp's fallback)");
+    tensors.set(name, quant::quantize_rtn(w.data(), from.rows(), from.cols(),
+                                          QuantFormat::dense(QuantKind::f16), name));
+  }
+}
+
+bool is_gguf_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
+}
+
+// --out for a GGUF file: new, or (with --force) an existing GGUF file.
+void check_output_file(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  for (const std::string& line : remove_stale_temporaries(out)) log_info("lowbit: ", line);
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(out, ec);
+  if (!fs::exists(st)) return;
+  LB_CHECK_ARG(fs::is_regular_file(st) && is_gguf_file(out), "--out ", out,
+               ": exists and is not a GGUF file; refusing to replace it (choose another path)");
+  LB_CHECK_ARG(force, "--out ", out, ": already holds a GGUF file; pass --force to replace it");
+}
+
 int run_quantize(const QuantizeArgs& a) {
+  const OutputFormat format = parse_output_format(a.format);
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   LB_CHECK_ARG(!quantize.empty(),
                "give --scheme NAME (see `lowbit schemes`), --bits N, --head or --embed");
+  if (format == OutputFormat::gguf) {
+    check_gguf_scheme(quantize.linear, "--scheme");
+    check_gguf_scheme(quantize.head, "--head");
+    check_gguf_scheme(quantize.embed, "--embed");
+  }
   LB_CHECK_ARG(a.report.empty() || ptq::needs_calibration(quantize),
                "--report needs a calibrated scheme (gptq-*) and --calib: the errors are measured "
                "on the calibration inputs");
-  check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
+  if (format == OutputFormat::gguf)
+    check_output_file(a.out, a.force);
+  else
+    check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
   const std::filesystem::path resume_dir =
       ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
+  // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, or the vocabulary
+  // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json).
+  std::vector<io::GgufKv> gguf_tokenizer;
+  if (format == OutputFormat::gguf) {
+    if (source.format == "gguf") {
+      gguf_tokenizer = io::gguf_tokenizer_metadata(io::GgufFile::open(source.path));
+    } else {
+      const SpmVocab* vocab = source.tokenizer ? source.tokenizer->spm_vocab() : nullptr;
+      LB_CHECK_ARG(vocab != nullptr,
+                   "--format gguf needs the tokenizer as GGUF keys: a .gguf "
+                   "source or a SentencePiece vocabulary; ",
+                   source.path.string(), " (", source.format, ") has ",
+                   source.tokenizer ? "a byte-level BPE tokenizer" : "no tokenizer",
+                   " (use --format lowbit)");
+      gguf_tokenizer = io::gguf_spm_tokenizer_metadata(*vocab);
+    }
+  }
   if (const std::string problem = tokenizer_problem(source); !problem.empty()) {
     log_warning("the checkpoint gets no tokenizer: ", problem);
   }
@@ -76,12 +188,23 @@ int run_quantize(const QuantizeArgs& a) {
   if (const std::string stored = stored_quantization(source); !stored.empty())
     quantization["source_scheme"] = stored;
   const std::shared_ptr<Tokenizer> tokenizer = source.tokenizer;
-  io::write_checkpoint(
-      a.out, source.config, quantization, q.tensors,
-      [&](const std::filesystem::path& dir) {
-        if (tokenizer) tokenizer->save(dir);
-      },
-      a.force);
+  if (format == OutputFormat::gguf) {
+    apply_gguf_fallback(source, q.tensors);
+    const model::TensorSizes sizes =
+        model::tensor_sizes(model::LlamaConfig::from_json(source.config), q.tensors);
+    q.linear_bits_per_weight = sizes.bits_per_weight;
+    q.file_bits_per_weight = sizes.file_bits_per_weight;
+    q.bytes = sizes.bytes;
+    io::write_gguf(a.out, source.config, q.tensors, gguf_tokenizer,
+                   gguf_file_type(quantize.linear));
+  } else {
+    io::write_checkpoint(
+        a.out, source.config, quantization, q.tensors,
+        [&](const std::filesystem::path& dir) {
+          if (tokenizer) tokenizer->save(dir);
+        },
+        a.force);
+  }
   if (!resume_dir.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(resume_dir, ec);
@@ -110,7 +233,8 @@ int run_quantize(const QuantizeArgs& a) {
 }  // namespace
 
 void add_quantize_command(CLI::App& app, std::function<int()>& action) {
-  auto* cmd = app.add_subcommand("quantize", "Quantize a model and write a lowbit checkpoint");
+  auto* cmd = app.add_subcommand("quantize",
+                                 "Quantize a model and write a lowbit checkpoint or a GGUF file");
   auto a = std::make_shared<QuantizeArgs>();
   add_model_options(cmd, a->model);
   add_scheme_options(cmd, a->scheme);
@@ -118,9 +242,16 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
   add_calibration_flags(cmd, a->calibration);
   cmd->add_option("--report", a->report,
                   "Write per-layer relative output errors (method and RTN) to FILE.json");
-  cmd->add_option("-o,--out", a->out, "Output checkpoint directory (new or empty; see --force)")
+  cmd->add_option("-o,--out", a->out,
+                  "Output: a checkpoint directory (new or empty; see --force), or FILE.gguf with "
+                  "--format gguf")
       ->required();
-  cmd->add_flag("--force", a->force, "Replace an existing lowbit checkpoint at --out");
+  cmd->add_option("--format", a->format,
+                  "Output format: lowbit (checkpoint directory, default) or gguf (llama.cpp file; "
+                  "schemes f32 f16 bf16 q8_0 q4_0 q5_0; tokenizer from a .gguf source or a "
+                  "SentencePiece vocabulary)");
+  cmd->add_flag("--force", a->force,
+                "Replace an existing lowbit checkpoint (or GGUF file with --format gguf) at --out");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([&action, a] { action = [a] { return run_quantize(*a); }; });
 }

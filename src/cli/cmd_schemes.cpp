@@ -8,6 +8,7 @@
 
 #include "cli/common.h"
 #include "cli/subcommands.h"
+#include "quant/ggml_rtn.h"
 #include "quant/scheme.h"
 
 namespace lowbit::cli {
@@ -30,6 +31,15 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
                {"format", format_name(s.format)},
                {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
                {"description", s.description}});
+        out["ggml_schemes"] = nlohmann::json::array();
+        for (const auto& g : quant::ggml_schemes()) {
+          const quant::Scheme s = quant::find_scheme(g.name);
+          out["ggml_schemes"].push_back(
+              {{"scheme", s.name},
+               {"format", format_name(s.format)},
+               {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
+               {"description", s.description}});
+        }
         out["algorithm_prefixes"] = nlohmann::json::array();
         for (const auto& p : quant::algorithm_prefixes())
           out["algorithm_prefixes"].push_back({{"pattern", p.algorithm + "-<w>"},
@@ -44,6 +54,12 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
                     quant::scheme_bits_per_weight(s, rows, *cols), s.description.c_str());
       std::printf("(bits per weight for rows of %lld inputs, scales and zero-points included)\n",
                   static_cast<long long>(*cols));
+      std::printf("\nllama.cpp block formats (ggml's own rounding; --format gguf writes them):\n");
+      for (const auto& g : quant::ggml_schemes()) {
+        const quant::Scheme s = quant::find_scheme(g.name);
+        std::printf("%-12s %8.4f  %s\n", s.name.c_str(),
+                    quant::scheme_bits_per_weight(s, rows, *cols), s.description.c_str());
+      }
       std::printf(
           "\nalgorithm prefixes, for any integer scheme <w> (w8, w4g128, w3g64, or composed "
           "as w<bits>[g<size>|t][-sym]):\n");

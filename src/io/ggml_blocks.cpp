@@ -10,6 +10,7 @@
 
 #include "numerics/bit_pack.h"
 #include "numerics/half.h"
+#include "util/check.h"
 
 namespace lowbit::io {
 namespace {
@@ -314,6 +315,31 @@ void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint
       }
     }
     pack_bits(q, 32, bits, codes + b * 4 * static_cast<size_t>(bits));
+  }
+}
+
+void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales, size_t n_blocks,
+                      uint8_t* dst) {
+  const int bits = ggml_packed_bits(type);
+  LB_CHECK(bits != 0, "pack_ggml_blocks: ggml type ", type, " is not held packed");
+  const size_t block_bytes = ggml_type(type)->bytes;
+  uint8_t q[32];
+  for (size_t b = 0; b < n_blocks; ++b, dst += block_bytes) {
+    std::memset(dst, 0, block_bytes);
+    std::memcpy(dst, scales + 2 * b, 2);
+    unpack_bits(codes + b * 4 * static_cast<size_t>(bits), 32, bits, q);
+    if (type == kGgmlQ8_0) {
+      for (int j = 0; j < 32; ++j) dst[2 + j] = static_cast<uint8_t>(q[j] ^ 0x80u);
+      continue;
+    }
+    // Q4_0 (d, qs[16]) and Q5_0 (d, qh[4], qs[16]): element j < 16 in the low nibble of qs[j],
+    // j + 16 in the high nibble; Q5_0's bit 4 of element j is bit j of qh.
+    uint8_t* qs = dst + (type == kGgmlQ4_0 ? 2 : 6);
+    for (int j = 0; j < 16; ++j)
+      qs[j] = static_cast<uint8_t>((q[j] & 15u) | (q[j + 16] & 15u) << 4);
+    if (type == kGgmlQ5_0)
+      for (int j = 0; j < 32; ++j)
+        dst[2 + j / 8] |= static_cast<uint8_t>(((q[j] >> 4) & 1u) << (j % 8));
   }
 }
 

@@ -63,5 +63,11 @@ int ggml_packed_bits(uint32_t type);
 // codes laid end to end are exactly the rows of lowbit's codes buffer.
 void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
                         uint8_t* scales);
+// The inverse, for the GGUF writer: `n_blocks` blocks of lowbit codes (4 * bits bytes each, the
+// dense bit stream, codes q + 2^(bits-1)) and f16 scales (2 bytes each) become ggml blocks of
+// `type` at `dst` (ggml_type(type)->bytes each), the scale copied bit for bit as d.
+// repack_ggml_blocks(pack_ggml_blocks(x)) == x for every code and scale.
+void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales, size_t n_blocks,
+                      uint8_t* dst);
 
 }  // namespace lowbit::io

@@ -7,6 +7,25 @@
 #include <utility>
 
 namespace lowbit::io {
+namespace {
+
+// GGUF llama per-layer suffixes and their HF equivalents.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kTable{{
+    {"attn_norm.weight", kInputNorm},
+    {"attn_q.weight", kQProj},
+    {"attn_k.weight", kKProj},
+    {"attn_v.weight", kVProj},
+    {"attn_output.weight", kOProj},
+    {"attn_q.bias", kQBias},
+    {"attn_k.bias", kKBias},
+    {"attn_v.bias", kVBias},
+    {"ffn_norm.weight", kPostNorm},
+    {"ffn_gate.weight", kGateProj},
+    {"ffn_up.weight", kUpProj},
+    {"ffn_down.weight", kDownProj},
+}};
+
+}  // namespace
 
 std::string layer_tensor(int layer, std::string_view suffix) {
   std::string name = "model.layers.";
@@ -32,22 +51,27 @@ std::optional<std::string> hf_name_from_gguf(std::string_view name) {
   // Reject "blk.01." so that one HF name has exactly one GGUF spelling.
   if (dot > 1 && name[0] == '0') return std::nullopt;
   const std::string_view suffix = name.substr(dot + 1);
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kTable{{
-      {"attn_norm.weight", kInputNorm},
-      {"attn_q.weight", kQProj},
-      {"attn_k.weight", kKProj},
-      {"attn_v.weight", kVProj},
-      {"attn_output.weight", kOProj},
-      {"attn_q.bias", kQBias},
-      {"attn_k.bias", kKBias},
-      {"attn_v.bias", kVBias},
-      {"ffn_norm.weight", kPostNorm},
-      {"ffn_gate.weight", kGateProj},
-      {"ffn_up.weight", kUpProj},
-      {"ffn_down.weight", kDownProj},
-  }};
   for (const auto& [gguf, hf] : kTable)
     if (suffix == gguf) return layer_tensor(layer, hf);
+  return std::nullopt;
+}
+
+std::optional<std::string> gguf_name_from_hf(std::string_view name) {
+  if (name == kEmbedTokens) return std::string("token_embd.weight");
+  if (name == kFinalNorm) return std::string("output_norm.weight");
+  if (name == kLmHead) return std::string("output.weight");
+  constexpr std::string_view kLayers = "model.layers.";
+  if (!name.starts_with(kLayers)) return std::nullopt;
+  name.remove_prefix(kLayers.size());
+  const size_t dot = name.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot > 6) return std::nullopt;
+  int layer = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + dot, layer);
+  if (ec != std::errc() || end != name.data() + dot || layer < 0) return std::nullopt;
+  if (dot > 1 && name[0] == '0') return std::nullopt;
+  const std::string_view suffix = name.substr(dot + 1);
+  for (const auto& [gguf, hf] : kTable)
+    if (suffix == hf) return "blk." + std::to_string(layer) + "." + std::string(gguf);
   return std::nullopt;
 }
 

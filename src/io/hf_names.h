@@ -35,6 +35,9 @@ std::string layer_tensor(int layer, std::string_view suffix);
 // nullopt when the name is not one of the mapped ones.
 std::optional<std::string> hf_name_from_gguf(std::string_view gguf_name);
 
+// The inverse: the GGUF "llama" name of an HF Llama tensor name, or nullopt when it has none.
+std::optional<std::string> gguf_name_from_hf(std::string_view hf_name);
+
 // Orders names with digit runs compared as numbers, so model.layers.2 sorts before
 // model.layers.10 (used to list tensors in a stable, readable order).
 bool natural_less(std::string_view a, std::string_view b);

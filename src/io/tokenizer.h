@@ -15,6 +15,17 @@
 
 namespace lowbit {
 
+// A SentencePiece-style vocabulary: pieces use U+2581 (▁) for spaces except in llama2.c files,
+// where the loader converts them. types follow GGUF token_type (1 normal, 2 unknown, 3 control,
+// 4 user-defined, 5 unused, 6 byte).
+struct SpmVocab {
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  int32_t bos_id = 1, eos_id = 2, unk_id = 0;
+  bool add_dummy_prefix = true;
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -29,17 +40,9 @@ class Tokenizer {
   virtual int32_t eos_id() const = 0;  // -1 when none
   // Writes this tokenizer into a checkpoint directory (tokenizer.json or tokenizer.bin).
   virtual void save(const std::filesystem::path& dir) const = 0;
-};
-
-// A SentencePiece-style vocabulary: pieces use U+2581 (▁) for spaces except in llama2.c files,
-// where the loader converts them. types follow GGUF token_type (1 normal, 2 unknown, 3 control,
-// 4 user-defined, 5 unused, 6 byte).
-struct SpmVocab {
-  std::vector<std::string> pieces;
-  std::vector<float> scores;
-  std::vector<int32_t> types;
-  int32_t bos_id = 1, eos_id = 2, unk_id = 0;
-  bool add_dummy_prefix = true;
+  // The SentencePiece vocabulary (pieces with U+2581 for spaces, types filled in) when this is
+  // a SentencePiece-style tokenizer; null otherwise. The GGUF writer exports it.
+  virtual const SpmVocab* spm_vocab() const { return nullptr; }
 };
 
 std::unique_ptr<Tokenizer> make_spm_tokenizer(SpmVocab vocab);

@@ -120,6 +120,7 @@ class SpmTokenizer final : public Tokenizer {
   void save(const std::filesystem::path& dir) const override {
     write_llama2c_tokenizer(vocab_, dir / "tokenizer.bin");
   }
+  const SpmVocab* spm_vocab() const override { return &vocab_; }
 
  private:
   SpmVocab vocab_;

@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "quant/ggml_rtn.h"
 #include "quant/hqq.h"
 #include "quant/rtn.h"
 #include "util/check.h"
@@ -29,15 +30,21 @@ struct Job {
 // The data-free algorithms quantize_model runs itself; gptq and awq need calibration
 // (ptq/calibrated_quantize.h).
 void check_data_free(const quant::Scheme& scheme) {
-  LB_CHECK_ARG(scheme.algorithm == "rtn" || scheme.algorithm == "hqq", "scheme ", scheme.name,
-               " needs calibration data (algorithm ", scheme.algorithm, "): give --calib FILE");
+  LB_CHECK_ARG(scheme.algorithm == "rtn" || scheme.algorithm == "hqq" || scheme.algorithm == "ggml",
+               "scheme ", scheme.name, " needs calibration data (algorithm ", scheme.algorithm,
+               "): give --calib FILE");
 }
 
 QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
                                    const quant::Scheme& scheme, const std::string& name) {
-  QuantizedTensor q = scheme.algorithm == "hqq"
-                          ? quant::quantize_hqq(w, rows, cols, scheme.format, {}, name)
-                          : quant::quantize_rtn(w, rows, cols, scheme.format, name);
+  QuantizedTensor q;
+  if (scheme.algorithm == "hqq") {
+    q = quant::quantize_hqq(w, rows, cols, scheme.format, {}, name);
+  } else if (scheme.algorithm == "ggml") {
+    q = quant::quantize_ggml(w, rows, cols, scheme.name, name);
+  } else {
+    q = quant::quantize_rtn(w, rows, cols, scheme.format, name);
+  }
   q.act = scheme.act;
   return q;
 }

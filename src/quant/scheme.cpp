@@ -2,6 +2,9 @@
 // The built-in scheme table and scheme composition from flags.
 #include "quant/scheme.h"
 
+#include <array>
+
+#include "quant/ggml_rtn.h"
 #include "util/check.h"
 
 namespace lowbit::quant {
@@ -142,6 +145,8 @@ Scheme find_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
     if (s.name == name) return s;
   if (std::optional<Scheme> composed = integer_scheme(name)) return *composed;
+  if (std::optional<GgmlSchemeInfo> g = find_ggml_scheme(name))
+    return {std::string(g->name), g->format, "ggml", std::string(g->description)};
   for (const AlgorithmPrefix& prefix : algorithm_prefixes()) {
     const std::string lead = prefix.algorithm + "-";
     if (!name.starts_with(lead)) continue;
@@ -168,6 +173,22 @@ Scheme find_scheme(std::string_view name) {
     s.description = concat(prefix.algorithm, " on ", format_name(s.format));
     return s;
   }
+  // llama.cpp types lowbit reads but cannot yet produce exactly: each needs a format lowbit does
+  // not have (an f16 offset m in w = d*q + m, two-level k-quant scales, the IQ4_NL codebook).
+  static constexpr std::array<std::array<std::string_view, 3>, 8> kNotYet{{
+      {"q4_1", "an f16 offset m (w = d*q + m)", "q4_0"},
+      {"q5_1", "an f16 offset m (w = d*q + m)", "q5_0"},
+      {"q2_k", "two-level super-block scales", "q4_0"},
+      {"q3_k", "two-level super-block scales", "q4_0"},
+      {"q4_k", "two-level super-block scales and mins", "q4_0"},
+      {"q5_k", "two-level super-block scales and mins", "q5_0"},
+      {"q6_k", "two-level super-block scales", "q8_0"},
+      {"iq4_nl", "a non-uniform 16-value codebook", "q4_0"},
+  }};
+  for (const auto& [ggml, why, nearest] : kNotYet)
+    LB_CHECK_ARG(name != ggml, "scheme '", name, "': llama.cpp's ", ggml,
+                 " needs a format lowbit cannot produce exactly yet (", why,
+                 "); the nearest scheme is ", nearest);
   throw InvalidArgument(concat("unknown scheme '", name, "'; run `lowbit schemes` for the list"));
 }
 

@@ -16,8 +16,9 @@ namespace lowbit::quant {
 struct Scheme {
   std::string name;    // "w4g128"
   QuantFormat format;  // the format its linear-layer weights get
-  // "rtn" (built-ins, composed), "gptq", "awq", "hqq"; W8A8/FP8 schemes: "rtn" (dynamic
-  // activations), "static" (activation scales from calibration), "smoothquant".
+  // "rtn" (built-ins, composed), "gptq", "awq", "hqq", "ggml" (llama.cpp block formats,
+  // quant/ggml_rtn.h); W8A8/FP8 schemes: "rtn" (dynamic activations), "static" (activation
+  // scales from calibration), "smoothquant".
   std::string algorithm;
   std::string description;  // one line for `lowbit schemes`
   // How the linears quantize their inputs (none for weight-only schemes). Static kinds get
@@ -28,7 +29,8 @@ struct Scheme {
 // Every built-in scheme, in display order.
 const std::vector<Scheme>& builtin_schemes();
 
-// The scheme called `name`: a built-in, an integer scheme named as compose_scheme names it
+// The scheme called `name`: a built-in, a ggml block scheme (q8_0, q4_0, q5_0: algorithm
+// "ggml", quant/ggml_rtn.h), an integer scheme named as compose_scheme names it
 // (w4g96-sym, w5t-sym, w6, w3g16), or `<algorithm>-<w>` with algorithm gptq, awq or hqq and <w>
 // any integer weight scheme: the format of <w> with that algorithm. HQQ needs an asymmetric <w>.
 // Throws InvalidArgument ("unknown scheme 'x'; run `lowbit schemes`", or why a calibrated

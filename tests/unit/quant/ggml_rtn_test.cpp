@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// The ggml schemes against ggml's reference quantizers: tests/fixtures/gguf/reference_quants.gguf
+// (tools/make_gguf_export_fixtures.py) holds a source tensor and, per type, the blocks the `gguf`
+// PyPI package's quantizer (bit-exact with ggml's quantize_row_*_ref) made of it. lowbit's
+// output, packed into ggml blocks by the GGUF writer's block packer, must equal them byte for
+// byte, and must be what lowbit's GGUF reader makes of the reference blocks.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "io/ggml_blocks.h"
+#include "io/gguf.h"
+#include "quant/ggml_rtn.h"
+#include "quant/rtn.h"
+#include "quant/scheme.h"
+#include "tensor/dequantize.h"
+#include "util/error.h"
+
+namespace lowbit::quant {
+namespace {
+
+namespace fs = std::filesystem;
+
+io::GgufFile reference() {
+  return io::GgufFile::open(fs::path(LOWBIT_SOURCE_DIR) / "tests" / "fixtures" / "gguf" /
+                            "reference_quants.gguf");
+}
+
+std::vector<float> source_values(const io::GgufFile& g, int64_t& rows, int64_t& cols) {
+  const io::GgufTensorInfo* info = g.find("source");
+  EXPECT_NE(info, nullptr);
+  const QuantizedTensor t = g.tensor(*info);
+  rows = t.rows();
+  cols = t.cols();
+  const float* p = t.codes.as<float>();
+  return {p, p + t.numel()};
+}
+
+struct Case {
+  const char* scheme;
+  const char* ggml_name;
+  uint32_t type;
+};
+
+class GgmlParity : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GgmlParity, MatchesTheReferenceQuantizerByteForByte) {
+  const Case c = GetParam();
+  const io::GgufFile g = reference();
+  int64_t rows = 0, cols = 0;
+  const std::vector<float> x = source_values(g, rows, cols);
+  const QuantizedTensor q = quantize_ggml(x.data(), rows, cols, c.scheme, "source");
+  q.validate("source");
+
+  const io::GgufTensorInfo* ref = g.find(c.ggml_name);
+  ASSERT_NE(ref, nullptr);
+  ASSERT_EQ(ref->type, c.type);
+  const size_t n_blocks = static_cast<size_t>(rows * cols / 32);
+  std::vector<uint8_t> blocks(n_blocks * io::ggml_type(c.type)->bytes, 0xAB);
+  io::pack_ggml_blocks(c.type, q.codes.data(), q.scales.data(), n_blocks, blocks.data());
+  ASSERT_EQ(blocks.size(), ref->size);
+  for (size_t b = 0; b < n_blocks; ++b) {
+    const size_t bytes = io::ggml_type(c.type)->bytes;
+    EXPECT_EQ(std::memcmp(blocks.data() + b * bytes, ref->data + b * bytes, bytes), 0)
+        << c.scheme << " block " << b << " (row " << b / (cols / 32) << ")";
+  }
+  // The reader holds the reference blocks in exactly the tensor lowbit produced.
+  const QuantizedTensor read = g.tensor(*ref);
+  EXPECT_EQ(read.format, q.format);
+  ASSERT_EQ(read.codes.size(), q.codes.size());
+  EXPECT_EQ(std::memcmp(read.codes.data(), q.codes.data(), q.codes.size()), 0);
+  ASSERT_EQ(read.scales.size(), q.scales.size());
+  EXPECT_EQ(std::memcmp(read.scales.data(), q.scales.data(), q.scales.size()), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, GgmlParity,
+                         ::testing::Values(Case{"q8_0", "Q8_0", io::kGgmlQ8_0},
+                                           Case{"q4_0", "Q4_0", io::kGgmlQ4_0},
+                                           Case{"q5_0", "Q5_0", io::kGgmlQ5_0}),
+                         [](const auto& info) { return std::string(info.param.scheme); });
+
+TEST(GgmlParity, Bf16MatchesTheReferenceConversion) {
+  const io::GgufFile g = reference();
+  int64_t rows = 0, cols = 0;
+  const std::vector<float> x = source_values(g, rows, cols);
+  const QuantizedTensor q = quantize_rtn(x.data(), rows, cols, find_scheme("bf16").format, "x");
+  const io::GgufTensorInfo* ref = g.find("BF16");
+  ASSERT_NE(ref, nullptr);
+  ASSERT_EQ(ref->size, q.codes.size());
+  EXPECT_EQ(std::memcmp(ref->data, q.codes.data(), ref->size), 0);
+}
+
+TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
+  for (const GgmlSchemeInfo& info : ggml_schemes()) {
+    const Scheme s = find_scheme(info.name);
+    EXPECT_EQ(s.algorithm, "ggml");
+    EXPECT_EQ(s.format, info.format);
+    EXPECT_EQ(s.format.group_size, 32);
+    EXPECT_TRUE(s.format.symmetric);
+  }
+  // The composed name of the same format stays lowbit's own RTN.
+  EXPECT_EQ(compose_scheme(4, 32, true).algorithm, "rtn");
+  EXPECT_EQ(find_scheme("w4g32-sym").algorithm, "rtn");
+  EXPECT_THROW(find_scheme("gptq-q4_0"), InvalidArgument);
+}
+
+TEST(GgmlSchemes, TypesWithoutAnExactLowbitFormatNameTheNearestScheme) {
+  for (const auto& [name, nearest] :
+       std::vector<std::pair<std::string, std::string>>{{"q4_1", "q4_0"},
+                                                        {"q5_1", "q5_0"},
+                                                        {"q4_k", "q4_0"},
+                                                        {"q6_k", "q8_0"},
+                                                        {"iq4_nl", "q4_0"}}) {
+    try {
+      find_scheme(name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const InvalidArgument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("the nearest scheme is " + nearest), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
+TEST(GgmlSchemes, CornerCasesFollowGgml) {
+  // All-zero block: q4_0/q5_0 store d = -0 (max / -8 with max = +0) and the zero code;
+  // q8_0 stores +0 and code 128 (q = 0).
+  std::vector<float> zeros(32, 0.0f);
+  const QuantizedTensor q4 = quantize_ggml(zeros.data(), 1, 32, "q4_0", "z");
+  EXPECT_EQ(q4.scales.as<uint16_t>()[0], 0x8000);
+  EXPECT_EQ(q4.codes.data()[0], 0x88);
+  const QuantizedTensor q8 = quantize_ggml(zeros.data(), 1, 32, "q8_0", "z");
+  EXPECT_EQ(q8.scales.as<uint16_t>()[0], 0x0000);
+  EXPECT_EQ(q8.codes.data()[0], 128);
+  // The largest magnitude's sign sets d's sign: it gets code 0, an equal opposite value 15.
+  std::vector<float> x(32, 0.0f);
+  x[3] = 2.0f;
+  x[7] = -2.0f;
+  const QuantizedTensor t = quantize_ggml(x.data(), 1, 32, "q4_0", "x");
+  std::vector<float> y(32);
+  dequantize_rows_reference(t, 0, 1, y.data());
+  EXPECT_EQ(y[3], 2.0f);           // code 0: d = 2 / -8 = -0.25, y = -0.25 * (0 - 8)
+  EXPECT_EQ(y[7], -0.25f * 7.0f);  // 16 clamped to 15
+  // A ragged last group (lowbit output only) follows the same rule.
+  std::vector<float> r(40, 0.5f);
+  const QuantizedTensor ragged = quantize_ggml(r.data(), 1, 40, "q5_0", "r");
+  EXPECT_EQ(ragged.scale_count(), 2);
+  std::vector<float> back(40);
+  dequantize_rows_reference(ragged, 0, 1, back.data());
+  for (float v : back) EXPECT_EQ(v, 0.5f);
+  // NaN is refused naming the tensor.
+  r[3] = std::nanf("");
+  EXPECT_THROW(quantize_ggml(r.data(), 1, 40, "q8_0", "bad"), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace lowbit::quant
