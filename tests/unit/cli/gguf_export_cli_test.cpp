@@ -53,8 +53,9 @@ void expect_same_tensors(const TensorMap& a, const TensorMap& b) {
     ASSERT_EQ(x.codes.size(), y.codes.size()) << name;
     EXPECT_EQ(std::memcmp(x.codes.data(), y.codes.data(), x.codes.size()), 0) << name;
     ASSERT_EQ(x.scales.size(), y.scales.size()) << name;
-    if (x.scales.size() > 0)
+    if (x.scales.size() > 0) {
       EXPECT_EQ(std::memcmp(x.scales.data(), y.scales.data(), x.scales.size()), 0) << name;
+    }
   }
 }
 

@@ -56,8 +56,9 @@ void expect_same_tensor(const QuantizedTensor& a, const QuantizedTensor& b,
   ASSERT_EQ(a.codes.size(), b.codes.size()) << name;
   EXPECT_EQ(std::memcmp(a.codes.data(), b.codes.data(), a.codes.size()), 0) << name;
   ASSERT_EQ(a.scales.size(), b.scales.size()) << name;
-  if (a.scales.size() > 0)
+  if (a.scales.size() > 0) {
     EXPECT_EQ(std::memcmp(a.scales.data(), b.scales.data(), a.scales.size()), 0) << name;
+  }
 }
 
 TEST(GgufWriter, RoundTripsTensorsConfigAndTokenizerBitForBit) {

@@ -79,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(Types, GgmlParity,
                          ::testing::Values(Case{"q8_0", "Q8_0", io::kGgmlQ8_0},
                                            Case{"q4_0", "Q4_0", io::kGgmlQ4_0},
                                            Case{"q5_0", "Q5_0", io::kGgmlQ5_0}),
-                         [](const auto& info) { return std::string(info.param.scheme); });
+                         [](const auto& p) { return std::string(p.param.scheme); });
 
 TEST(GgmlParity, Bf16MatchesTheReferenceConversion) {
   const io::GgufFile g = reference();
