@@ -69,6 +69,7 @@ int run_inspect(const InspectArgs& a) {
                        {"format", format_name(t.format)},
                        {"bytes", t.storage_bytes()},
                        {"bits_per_weight", t.bits_per_weight()}});
+    if (t.act.enabled()) tensors.back()["activations"] = act_quant_label(t.act);
   }
   // bits_per_weight is over the linear layers (what a quantization scheme controls);
   // file_* figures are over every tensor; stored_* count the bytes as the file holds them.
@@ -96,12 +97,15 @@ int run_inspect(const InspectArgs& a) {
   }
   std::printf("%-48s %-16s %-8s %12s %-22s %-18s %12s %8s\n", "tensor", "shape", "stored",
               "stored bytes", "loaded as", "format", "bytes", "bits/w");
-  for (const auto& t : tensors)
+  for (const auto& t : tensors) {
+    std::string format = t["format"].get<std::string>();
+    if (t.contains("activations")) format += ", " + t["activations"].get<std::string>();
     std::printf("%-48s %-16s %-8s %12zu %-22s %-18s %12zu %8.4f\n",
                 t["name"].get<std::string>().c_str(), shape_string(t["shape"].get<Shape>()).c_str(),
                 t["stored_type"].get<std::string>().c_str(), t["stored_bytes"].get<size_t>(),
-                t["loaded_as"].get<std::string>().c_str(), t["format"].get<std::string>().c_str(),
-                t["bytes"].get<size_t>(), t["bits_per_weight"].get<double>());
+                t["loaded_as"].get<std::string>().c_str(), format.c_str(), t["bytes"].get<size_t>(),
+                t["bits_per_weight"].get<double>());
+  }
   auto summary = [&](const char* what, const Totals& s) {
     std::printf(
         "%s: %lld parameters; stored %s, %.4f bits per weight; loaded %s, %.4f bits per "
