@@ -75,6 +75,15 @@ TensorMap every_kind() {
   add("nf4.dq", QuantFormat::nf4(64, true), {300, 128});  // 600 scales: 3 nested blocks
   add("fp8.e4m3", QuantFormat::fp8(QuantKind::fp8_e4m3, kPerChannel), {4, 9});
   add("fp8.e5m2", QuantFormat::fp8(QuantKind::fp8_e5m2, kPerTensor), {4, 9});
+  // Linears that quantize their inputs (W8A8 / FP8 schemes), one dense f32 among them.
+  QuantizedTensor w8a8 = make_tensor(QuantFormat::affine(8, kPerChannel, true), {6, 40}, 91);
+  w8a8.act = {ActQuantKind::int8_tensor_static, 0.0123456789f};
+  m.add("w8a8.static", w8a8);
+  w8a8.act = {ActQuantKind::int8_outlier_split, 0.0f, 4.5f};
+  m.add("w8a8.llm_int8", w8a8);
+  QuantizedTensor fp8 = make_tensor(QuantFormat::dense(QuantKind::f32), {4, 8}, 92);
+  fp8.act = {ActQuantKind::fp8_token};
+  m.add("f32.fp8_inputs", fp8);
   return m;
 }
 
@@ -106,6 +115,7 @@ TEST(Checkpoint, EveryKindRoundTripsBitIdentical) {
     EXPECT_TRUE(same_bytes(a.zeros, b.zeros));
     EXPECT_TRUE(same_bytes(a.nested_scales, b.nested_scales));
     EXPECT_EQ(std::memcmp(&a.nested_offset, &b.nested_offset, 4), 0);
+    EXPECT_EQ(a.act, b.act);
     EXPECT_FALSE(b.codes.owned());  // borrowed from the mapping
   }
 }
@@ -232,6 +242,20 @@ TEST(Checkpoint, InconsistentCheckpointsAreRefused) {
         tensors(c)["dense.f16"]["shape"] = {5, 3};
       },
       {"dense.f16", "shape"});
+  expect_read_error<FormatError>(
+      [&](json& c) { tensors(c)["w8a8.static"]["activations"]["kind"] = "int7-token"; },
+      {"w8a8.static", "unknown kind 'int7-token'"});
+  expect_read_error<FormatError>(
+      [&](json& c) { tensors(c)["w8a8.static"]["activations"]["scale"] = -1.0; },
+      {"w8a8.static", "finite activation scale"});
+  expect_read_error<FormatError>(
+      [&](json& c) {
+        tensors(c)["int4.asym"]["activations"] = tensors(c)["w8a8.static"]["activations"];
+      },
+      {"int4.asym", "8-bit symmetric"});
+  expect_read_error<FormatError>(
+      [&](json& c) { tensors(c)["w8a8.llm_int8"]["activations"].erase("threshold"); },
+      {"w8a8.llm_int8", "threshold"});
 }
 
 TEST(Checkpoint, MalformedConfigJsonNamesTheFile) {
