@@ -194,6 +194,21 @@ void apply_gguf_fallback(const ModelSource& source, TensorMap& tensors) {
   }
 }
 
+// A serving-engine directory quantizes linears only: the embedding (and head) a quantized
+// source stores quantized, and no --embed / --head asked for, is written as its exact f32 values.
+void apply_hf_fallback(const ptq::QuantizeOptions& quantize, TensorMap& tensors) {
+  for (const std::string& name : tensors.names()) {
+    const QuantizedTensor& t = tensors.at(name);
+    const bool untargeted =
+        (name == io::kEmbedTokens && !quantize.embed) || (name == io::kLmHead && !quantize.head);
+    if (t.format.is_dense() || !untargeted) continue;
+    std::vector<float> w(static_cast<size_t>(t.numel()));
+    dequantize_rows_reference(t, 0, t.rows(), w.data());
+    log_info("tensor ", name, ": stored ", format_name(t.format), " by the source; written as F32");
+    tensors.set(name, QuantizedTensor::from_f32(w.data(), t.shape));
+  }
+}
+
 bool is_gguf_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
@@ -301,6 +316,7 @@ int run_quantize(const QuantizeArgs& a) {
     io::write_gguf(a.out, source.config, q.tensors, gguf_tokenizer,
                    gguf_file_type(quantize.linear));
   } else if (layout) {
+    apply_hf_fallback(quantize, q.tensors);
     io::write_hf_quantized(
         a.out, *layout, source.config, q.tensors,
         [&](const std::filesystem::path& dir) {
