@@ -274,6 +274,13 @@ json ct_config(const TensorMap& tensors, std::map<std::string, std::string>& for
   }
   LB_CHECK_ARG(!groups.empty(),
                "no quantized linear weight to write in compressed-tensors (give a --scheme)");
+  // As llm-compressor writes it: lm_head stays out of "Linear" unless quantized (a tied head too,
+  // which engines may build as a linear).
+  if (!tensors.contains(std::string(kLmHead)) ||
+      tensors.at(std::string(kLmHead)).format.is_dense()) {
+    if (std::find(dense_linear.begin(), dense_linear.end(), "lm_head") == dense_linear.end())
+      dense_linear.push_back("lm_head");
+  }
   json config_groups = json::object();
   int i = 0;
   for (auto& [key, g] : groups) {

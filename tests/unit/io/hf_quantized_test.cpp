@@ -171,6 +171,7 @@ TEST(HfQuantized, LayoutsMatchTheReferenceBitOrder) {
   EXPECT_EQ(word(ct, p + "weight_packed", 1), 0x87654321u);  // row 1: codes 1..8, element 0 low
   const json qc = read_config_json(tmp.path() / "ct" / "config.json").at("quantization_config");
   EXPECT_EQ(qc.at("format"), "pack-quantized");
+  EXPECT_EQ(qc.at("ignore"), json::array({"lm_head"}));
   EXPECT_EQ(qc.at("config_groups").at("group_0").at("weights").at("strategy"), "group");
   EXPECT_EQ(qc.at("config_groups").at("group_0").at("weights").at("group_size"), 8);
 
@@ -187,6 +188,23 @@ TEST(HfQuantized, LayoutsMatchTheReferenceBitOrder) {
   // Input 0: output n holds code n; nibble i holds output [0,2,4,6,1,3,5,7][i].
   EXPECT_EQ(word(aq, p + "qweight", 0), 0x75316420u);
   EXPECT_EQ(word(aq, p + "qzeros", 0), 0x88888888u);
+}
+
+// Adjacent-pair RoPE rows move to half-split order with their scales and zero-points; a
+// per-tensor scale stays.
+TEST(HfQuantized, RopeRowsMoveWholeToHalfSplitOrder) {
+  const QuantizedTensor t = make_tensor(QuantFormat::affine(4, 16, false), 8, 32, 51);
+  const QuantizedTensor p = rope_rows_to_half_split(t, 2, "q");  // 2 heads of 4 rows
+  const int64_t from[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int64_t r = 0; r < 8; ++r) {
+    EXPECT_EQ(std::memcmp(p.codes.data() + r * 16, t.codes.data() + from[r] * 16, 16), 0) << r;
+    EXPECT_EQ(std::memcmp(p.scales.data() + r * 4, t.scales.data() + from[r] * 4, 4), 0) << r;
+    EXPECT_EQ(std::memcmp(p.zeros.data() + r * 4, t.zeros.data() + from[r] * 4, 4), 0) << r;
+  }
+  const QuantizedTensor pt = rope_rows_to_half_split(
+      make_tensor(QuantFormat::affine(8, kPerTensor, true), 8, 4, 52), 1, "k");
+  EXPECT_EQ(pt.scales.size(), 2u);
+  EXPECT_THROW(rope_rows_to_half_split(t, 3, "q"), InvalidArgument);
 }
 
 TEST(HfQuantized, RefusesWhatALayoutCannotHoldWithOneLine) {
