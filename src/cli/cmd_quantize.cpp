@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `lowbit quantize`: applies a scheme and writes a lowbit checkpoint directory or (--format
 // gguf) a GGUF file, atomically.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -10,6 +11,8 @@
 #include "io/checkpoint.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
+#include "io/hf_names.h"
+#include "io/hf_quantized.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
 #include "ptq/block_store.h"
@@ -24,14 +27,18 @@
 namespace lowbit::cli {
 namespace {
 
-// What --format writes. More targets (compressed-tensors, gptq, awq) get a value here.
-enum class OutputFormat { lowbit, gguf };
+// What --format writes.
+enum class OutputFormat { lowbit, gguf, compressed_tensors, gptq, awq };
 
 OutputFormat parse_output_format(const std::string& name) {
   if (name == "lowbit") return OutputFormat::lowbit;
   if (name == "gguf") return OutputFormat::gguf;
+  if (name == "compressed-tensors") return OutputFormat::compressed_tensors;
+  if (name == "gptq") return OutputFormat::gptq;
+  if (name == "awq") return OutputFormat::awq;
   throw InvalidArgument(
-      concat("--format '", name, "' is not an output format (choose lowbit or gguf)"));
+      concat("--format '", name,
+             "' is not an output format (choose lowbit, gguf, compressed-tensors, gptq or awq)"));
 }
 
 struct QuantizeArgs {
@@ -59,6 +66,91 @@ const char* nearest_gguf_scheme(const QuantFormat& f) {
   if (f.kind == QuantKind::affine_int && f.bits >= 8) return "q8_0";
   if (f.kind == QuantKind::affine_int && f.bits >= 5) return "q5_0";
   return "q4_0";
+}
+
+std::optional<io::HfQuantLayout> hf_layout(OutputFormat format) {
+  switch (format) {
+    case OutputFormat::compressed_tensors:
+      return io::HfQuantLayout::compressed_tensors;
+    case OutputFormat::gptq:
+      return io::HfQuantLayout::gptq;
+    case OutputFormat::awq:
+      return io::HfQuantLayout::awq;
+    default:
+      return std::nullopt;
+  }
+}
+
+template <io::HfQuantLayout L>
+bool is_hf_directory(const std::filesystem::path& dir) {
+  return io::detect_hf_quantized(dir) == L;
+}
+
+// What --force may replace for a layout: a directory of the same layout.
+bool (*hf_directory_test(io::HfQuantLayout layout))(const std::filesystem::path&) {
+  switch (layout) {
+    case io::HfQuantLayout::compressed_tensors:
+      return is_hf_directory<io::HfQuantLayout::compressed_tensors>;
+    case io::HfQuantLayout::gptq:
+      return is_hf_directory<io::HfQuantLayout::gptq>;
+    case io::HfQuantLayout::awq:
+      return is_hf_directory<io::HfQuantLayout::awq>;
+  }
+  return is_hf_directory<io::HfQuantLayout::awq>;
+}
+
+// Refuses, before any work, a scheme whose kind the layout cannot hold at all (the writer
+// checks the rest, zero-points and shapes, on the quantized tensors).
+void check_hf_scheme(io::HfQuantLayout layout, const std::optional<quant::Scheme>& scheme,
+                     const char* flag) {
+  if (!scheme) return;
+  const QuantFormat& f = scheme->format;
+  if (f.is_dense()) return;
+  const std::string lname = io::hf_quant_layout_name(layout);
+  const std::string what = concat(flag, " ", scheme->name, " (", format_name(f), ")");
+  if (layout == io::HfQuantLayout::compressed_tensors) {
+    LB_CHECK_ARG(f.kind != QuantKind::nf4, what,
+                 " has no compressed-tensors equivalent; the nearest is an int4 group scheme "
+                 "(pack-quantized)");
+    LB_CHECK_ARG(f.kind != QuantKind::fp8_e5m2, what,
+                 " has no compressed-tensors equivalent; the nearest is fp8 (e4m3)");
+    LB_CHECK_ARG(scheme->act.kind != ActQuantKind::int8_outlier_split, what,
+                 " has no compressed-tensors equivalent; the nearest is w8a8");
+    return;
+  }
+  LB_CHECK_ARG(f.kind == QuantKind::affine_int && !scheme->act.enabled(), what, " has no ", lname,
+               " equivalent; the nearest is an int4 group scheme");
+}
+
+// Refuses, before any work, what `layout` cannot hold given the source's shapes: every tensor
+// with the format the schemes will give it (block linears: --scheme, lm_head: --head, the
+// embedding: --embed), without buffers, so only zero-point values are left to the writer.
+void check_hf_plan(io::HfQuantLayout layout, const ModelSource& source,
+                   const ptq::QuantizeOptions& quantize) {
+  static constexpr std::string_view kLinears[] = {
+      io::kQProj, io::kKProj, io::kVProj, io::kOProj, io::kGateProj, io::kUpProj, io::kDownProj};
+  TensorMap plan;
+  for (const std::string& name : source.tensors.names()) {
+    const QuantizedTensor& t = source.tensors.at(name);
+    QuantizedTensor p;
+    p.shape = t.shape;
+    p.format = t.format.is_dense() ? t.format : QuantFormat::dense(QuantKind::f16);
+    const std::optional<quant::Scheme>* scheme = nullptr;
+    if (name.starts_with("model.layers.") &&
+        std::any_of(std::begin(kLinears), std::end(kLinears),
+                    [&name](std::string_view s) { return name.ends_with(s); }))
+      scheme = &quantize.linear;
+    else if (name == io::kLmHead)
+      scheme = &quantize.head;
+    else if (name == io::kEmbedTokens)
+      scheme = &quantize.embed;
+    if (scheme != nullptr && scheme->has_value() && !(*scheme)->format.is_dense()) {
+      p.format = (*scheme)->format;
+      p.act = (*scheme)->act;
+    }
+    plan.add(name, std::move(p));
+  }
+  io::check_hf_quant_exportable(layout, plan);
 }
 
 // Refuses, before any work, a scheme whose format no GGUF type holds exactly.
@@ -102,6 +194,21 @@ void apply_gguf_fallback(const ModelSource& source, TensorMap& tensors) {
   }
 }
 
+// A serving-engine directory quantizes linears only: the embedding (and head) a quantized
+// source stores quantized, and no --embed / --head asked for, is written as its exact f32 values.
+void apply_hf_fallback(const ptq::QuantizeOptions& quantize, TensorMap& tensors) {
+  for (const std::string& name : tensors.names()) {
+    const QuantizedTensor& t = tensors.at(name);
+    const bool untargeted =
+        (name == io::kEmbedTokens && !quantize.embed) || (name == io::kLmHead && !quantize.head);
+    if (t.format.is_dense() || !untargeted) continue;
+    std::vector<float> w(static_cast<size_t>(t.numel()));
+    dequantize_rows_reference(t, 0, t.rows(), w.data());
+    log_info("tensor ", name, ": stored ", format_name(t.format), " by the source; written as F32");
+    tensors.set(name, QuantizedTensor::from_f32(w.data(), t.shape));
+  }
+}
+
 bool is_gguf_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
@@ -133,14 +240,25 @@ int run_quantize(const QuantizeArgs& a) {
   LB_CHECK_ARG(a.report.empty() || ptq::needs_calibration(quantize),
                "--report needs a calibrated scheme (gptq-*) and --calib: the errors are measured "
                "on the calibration inputs");
-  if (format == OutputFormat::gguf)
+  const std::optional<io::HfQuantLayout> layout = hf_layout(format);
+  if (layout) {
+    check_hf_scheme(*layout, quantize.linear, "--scheme");
+    check_hf_scheme(*layout, quantize.head, "--head");
+    check_hf_scheme(*layout, quantize.embed, "--embed");
+  }
+  if (format == OutputFormat::gguf) {
     check_output_file(a.out, a.force);
-  else
+  } else if (layout) {
+    const std::string what = concat("a ", io::hf_quant_layout_name(*layout), " directory");
+    check_output_directory(a.out, a.force, hf_directory_test(*layout), what.c_str());
+  } else {
     check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
+  }
   const std::filesystem::path resume_dir =
       ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
+  if (layout) check_hf_plan(*layout, source, quantize);
   // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, or the vocabulary
   // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json).
   std::vector<io::GgufKv> gguf_tokenizer;
@@ -197,6 +315,14 @@ int run_quantize(const QuantizeArgs& a) {
     q.bytes = sizes.bytes;
     io::write_gguf(a.out, source.config, q.tensors, gguf_tokenizer,
                    gguf_file_type(quantize.linear));
+  } else if (layout) {
+    apply_hf_fallback(quantize, q.tensors);
+    io::write_hf_quantized(
+        a.out, *layout, source.config, q.tensors,
+        [&](const std::filesystem::path& dir) {
+          if (tokenizer) tokenizer->save(dir);
+        },
+        a.force);
   } else {
     io::write_checkpoint(
         a.out, source.config, quantization, q.tensors,
@@ -247,9 +373,11 @@ void add_quantize_command(CLI::App& app, std::function<int()>& action) {
                   "--format gguf")
       ->required();
   cmd->add_option("--format", a->format,
-                  "Output format: lowbit (checkpoint directory, default) or gguf (llama.cpp file; "
+                  "Output format: lowbit (checkpoint directory, default), gguf (llama.cpp file; "
                   "schemes f32 f16 bf16 q8_0 q4_0 q5_0; tokenizer from a .gguf source or a "
-                  "SentencePiece vocabulary)");
+                  "SentencePiece vocabulary), compressed-tensors (vLLM directory: int 2..8-bit "
+                  "group/channel, w8a8, fp8), gptq or awq (transformers directories: 4-bit group "
+                  "schemes; gptq also 2/8-bit)");
   cmd->add_flag("--force", a->force,
                 "Replace an existing lowbit checkpoint (or GGUF file with --format gguf) at --out");
   cmd->add_flag("--json", a->json, "Print one JSON object");

@@ -8,6 +8,7 @@
 
 #include "io/checkpoint.h"
 #include "io/gguf.h"
+#include "io/hf_quantized.h"
 #include "io/llama2c.h"
 #include "io/safetensors.h"
 #include "io/tokenizer_gguf.h"
@@ -105,6 +106,12 @@ ModelSource open_directory(const fs::path& dir, bool load_tokenizer) {
     s.config = std::move(ckpt.config);
     s.quantization = std::move(ckpt.quantization);
     s.tensors = std::move(ckpt.tensors);
+  } else if (const auto layout = io::detect_hf_quantized(dir)) {
+    io::HfQuantized hq = io::read_hf_quantized(dir);
+    s.format = io::hf_quant_layout_name(*layout);
+    s.config = std::move(hq.config);
+    s.quantization = std::move(hq.quantization_config);
+    s.tensors = std::move(hq.tensors);
   } else {
     io::HfModel hf = io::read_hf_directory(dir);
     s.format = "hf";

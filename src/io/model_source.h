@@ -38,7 +38,7 @@ struct ModelSource {
   // fails because of the tokenizer, so commands that do not tokenize (inspect, quantize) still
   // work; commands that do rethrow this error.
   std::exception_ptr tokenizer_error;
-  std::string format;  // "hf", "gguf", "llama2c", "lowbit"
+  std::string format;  // "hf", "gguf", "llama2c", "lowbit", "compressed-tensors", "gptq", "awq"
   std::filesystem::path path;
   // The quantization block of a lowbit checkpoint ("scheme", ...); null otherwise.
   nlohmann::json quantization;

@@ -120,7 +120,8 @@ TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
   const std::string out = (tmp.path() / "out.gguf").string();
   const std::string base = "quantize -m " + src.string() + " --requantize --out " + out + " ";
   expect_one_line_error(run_lowbit(base + "--scheme q4_0 --format onnx"), 2,
-                        "--format 'onnx' is not an output format (choose lowbit or gguf)");
+                        "--format 'onnx' is not an output format (choose lowbit, gguf, "
+                        "compressed-tensors, gptq or awq)");
   expect_one_line_error(run_lowbit(base + "--scheme w4g128 --format gguf"), 2,
                         "--scheme w4g128 (int4 g128 asym) has no GGUF equivalent; the nearest "
                         "GGUF scheme is q4_0");
