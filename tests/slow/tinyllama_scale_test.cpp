@@ -24,7 +24,7 @@ TEST(SlowScale, TinyLlamaShapedModelQuantizesAndGenerates) {
   // Every linear of TinyLlama is [2048|256|5632, 2048|5632]; w4g128's theory for a 2048-wide
   // row is 4 + 32/128 bits, for the 5632-wide down projection the same (5632 = 44 * 128).
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_NEAR(j.at("linear_bits_per_weight").get<double>(),
+  EXPECT_NEAR(j.at("bits_per_weight").get<double>(),
               quant::scheme_bits_per_weight(quant::find_scheme("w4g128"), 2048, 2048), 1e-9);
   const CommandResult g = run_lowbit("generate --model " + q.string() + " -n 8 --temp 0 --json");
   ASSERT_EQ(g.exit_code, 0) << g.err;
