@@ -138,7 +138,8 @@ TEST(GgufWriter, RefusesFormatsNoGgufTypeHolds) {
   const GgufFile src = tiny();
   TensorMap tensors = src.hf_tensors();
   const std::string name = "model.layers.0.mlp.gate_proj.weight";
-  const QuantizedTensor& dense = tensors.at(name);
+  // A copy (it shares the bytes): tensors.set below replaces the map's entry.
+  const QuantizedTensor dense = tensors.at(name);
   tensors.set(name, quant::quantize_rtn(dense.codes.as<float>(), dense.rows(), dense.cols(),
                                         QuantFormat::affine(4, 128, false), name));
   const fs::path out = tmp.path() / "bad.gguf";
