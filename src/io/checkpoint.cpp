@@ -286,13 +286,7 @@ Checkpoint read_checkpoint(const fs::path& dir) {
                     dtype_name(e.dtype), " but config.json does not describe it");
     loaded.emplace_back(e.name, file.dense_tensor(e));
   }
-  std::sort(loaded.begin(), loaded.end(),
-            [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
-  for (auto& [name, t] : loaded) {
-    LB_CHECK_FORMAT(!ck.tensors.contains(name), file.path(), ": tensor '", name,
-                    "' is stored twice");
-    ck.tensors.add(name, std::move(t));
-  }
+  add_in_natural_order(std::move(loaded), file, ck.tensors);
   return ck;
 }
 

@@ -954,13 +954,7 @@ HfQuantized read_hf_quantized(const fs::path& dir) {
     if (r.used.count(e.name) != 0) continue;
     loaded.emplace_back(e.name, file.dense_tensor(e));
   }
-  std::sort(loaded.begin(), loaded.end(),
-            [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
-  for (auto& [name, t] : loaded) {
-    LB_CHECK_FORMAT(!out.tensors.contains(name), file.path(), ": tensor '", name,
-                    "' is stored twice");
-    out.tensors.add(name, std::move(t));
-  }
+  add_in_natural_order(std::move(loaded), file, out.tensors);
   return out;
 }
 

@@ -315,4 +315,14 @@ void write_safetensors(const fs::path& path, std::vector<SafetensorsWriteEntry> 
   });
 }
 
+void add_in_natural_order(std::vector<std::pair<std::string, QuantizedTensor>> loaded,
+                          const SafetensorsFile& file, TensorMap& out) {
+  std::sort(loaded.begin(), loaded.end(),
+            [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
+  for (auto& [name, t] : loaded) {
+    LB_CHECK_FORMAT(!out.contains(name), file.path(), ": tensor '", name, "' is stored twice");
+    out.add(name, std::move(t));
+  }
+}
+
 }  // namespace lowbit::io

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tensor/buffer.h"
@@ -82,6 +83,11 @@ TensorMap read_safetensors_tensors(const std::filesystem::path& path);
 
 // One tensor to write: `bytes` must hold numel(shape) * dtype_size(dtype) bytes and stay
 // valid until write_safetensors returns.
+// The tensors a reader assembled from `file`, added to `out` in natural name order (as every
+// lowbit reader lists them). Throws FormatError naming the file when a name comes twice.
+void add_in_natural_order(std::vector<std::pair<std::string, QuantizedTensor>> loaded,
+                          const SafetensorsFile& file, TensorMap& out);
+
 struct SafetensorsWriteEntry {
   std::string name;
   DType dtype = DType::f32;
