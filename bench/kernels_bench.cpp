@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// linear on a 4096 x 4096 weight in each hot format, for decode (M = 1) and prefill (M = 128):
-// bytes/s counts the stored weight bytes read per call, GFLOPS the 2*M*N*K multiply-adds.
+// linear on a 4096 x 4096 weight in each hot format, for decode (M = 1) and prefill (M = 128),
+// with f32 activations and (4/8-bit integer weights) int8 activation blocks: bytes/s counts the
+// stored weight bytes read per call, GFLOPS the 2*M*N*K multiply-adds. LOWBIT_BENCH_N and
+// LOWBIT_BENCH_K set another shape (e.g. N=49152 K=576: SmolLM2's head, rows of 576 bytes).
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -15,8 +18,14 @@
 namespace lowbit::kernels {
 namespace {
 
-constexpr int64_t kN = 4096;
-constexpr int64_t kK = 4096;
+int64_t shape_from_env(const char* name) {
+  const char* value = std::getenv(name);
+  const long long v = value != nullptr ? std::atoll(value) : 0;
+  return v > 0 ? v : 4096;
+}
+
+const int64_t kN = shape_from_env("LOWBIT_BENCH_N");
+const int64_t kK = shape_from_env("LOWBIT_BENCH_K");
 
 enum class Case { f32, f16, w8, w4g128, w4g32, w3g128, w2g32, nf4, fp8 };
 
@@ -101,10 +110,11 @@ const QuantizedTensor& weight(Case c) {
   return it->second;
 }
 
-// Args: M, threads.
+// Args: M, threads, int8 activations (ExecContext::int8_activations).
 void linear_bench(benchmark::State& state, Case c) {
   const int64_t m = state.range(0);
   ExecContext ctx(static_cast<int>(state.range(1)));
+  ctx.int8_activations = state.range(2) != 0;
   const QuantizedTensor& w = weight(c);
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -118,7 +128,8 @@ void linear_bench(benchmark::State& state, Case c) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.storage_bytes()));
   state.counters["GFLOPS"] = benchmark::Counter(2e-9 * static_cast<double>(m * kN * kK),
                                                 benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(format_name(w.format) + ", isa " + isa_name(ctx.isa));
+  state.SetLabel(format_name(w.format) + ", isa " + isa_name(ctx.isa) +
+                 (ctx.int8_activations ? ", int8 activations" : ""));
 }
 
 void register_all() {
@@ -127,14 +138,16 @@ void register_all() {
       {"w4g128", Case::w4g128}, {"w4g32", Case::w4g32}, {"w3g128", Case::w3g128},
       {"w2g32", Case::w2g32},   {"nf4", Case::nf4},     {"fp8", Case::fp8}};
   for (const auto& [name, c] : cases) {
-    benchmark::RegisterBenchmark((std::string("linear/") + name).c_str(), linear_bench, c)
-        ->ArgNames({"M", "threads"})
-        ->Args({1, 1})
-        ->Args({1, 2})
-        ->Args({128, 1})
-        ->Args({128, 2})
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+    auto* b = benchmark::RegisterBenchmark((std::string("linear/") + name).c_str(), linear_bench, c)
+                  ->ArgNames({"M", "threads", "int8"});
+    // The int8-activation path where it exists (4- and 8-bit integer weights), beside f32.
+    const bool int8 = c == Case::w8 || c == Case::w4g128 || c == Case::w4g32;
+    for (int64_t act : {0, 1}) {
+      if (act == 1 && !int8) continue;
+      for (int64_t m : {1, 128})
+        for (int64_t threads : {1, 2}) b->Args({m, threads, act});
+    }
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
   }
 }
 

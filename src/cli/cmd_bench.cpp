@@ -29,6 +29,7 @@ struct BenchArgs {
   std::vector<int> threads{0};
   int repetitions = 5;
   std::string output = "md";
+  std::string matmul = "int8";
   bool json = false;
 };
 
@@ -77,6 +78,7 @@ int run_bench(const BenchArgs& a) {
   nlohmann::json rows = nlohmann::json::array();
   for (const int threads : a.threads) {
     kernels::ExecContext ctx(threads);
+    ctx.int8_activations = a.matmul == "int8";
     for (const eval::ThroughputTest& test : tests) {
       log_info("bench: ", test.name(), ", ", ctx.threads(), " thread(s), ", a.repetitions,
                " repetitions");
@@ -94,7 +96,8 @@ int run_bench(const BenchArgs& a) {
                             {"avg_ts", r.mean},
                             {"stddev_ts", r.stddev},
                             {"samples_ts", r.tokens_per_second},
-                            {"isa", kernels::isa_name(ctx.isa)}};
+                            {"isa", kernels::isa_name(ctx.isa)},
+                            {"matmul", a.matmul}};
       if (test.n_gen > 0) {
         // Decode reads every weight per token plus the cache so far (on average half of it).
         const double bytes =
@@ -137,6 +140,7 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("-m,--model", a->model, "Model file or directory")->required();
   add_scheme_options(cmd, a->scheme);
   add_kv_cache_flags(cmd, a->kv, /*memory=*/false);
+  add_matmul_option(cmd, a->matmul);
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens of the pp test (0: none)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();

@@ -169,6 +169,7 @@ int run_eval(const EvalArgs& a) {
     j["model"] = a.model.model;
     j["text"] = a.text;
     j["chunks"] = a.chunks;
+    j["matmul"] = a.model.matmul;
     if (!scheme_name.empty()) j["scheme"] = scheme_name;
     if (!baseline_name.empty()) j["baseline"] = baseline_name;
     j["kv_cache"] = kv_json;
@@ -204,9 +205,9 @@ int run_eval(const EvalArgs& a) {
                 static_cast<long long>(ctx.stats.outlier_split_columns),
                 static_cast<long long>(ctx.stats.outlier_split_calls));
   std::printf("%s\n", kv_memory_line(kv_json).c_str());
-  std::printf("speed: %.1f tokens/s over the model's forward passes (%d threads)\n",
+  std::printf("speed: %.1f tokens/s over the model's forward passes (%d threads, --matmul %s)\n",
               r.seconds > 0 ? static_cast<double>(r.windows * r.ctx) / r.seconds : 0.0,
-              ctx.threads());
+              ctx.threads(), a.model.matmul.c_str());
   return 0;
 }
 
@@ -216,6 +217,7 @@ void add_eval_command(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("eval", "Perplexity (and KL divergence vs unquantized) on a text");
   auto a = std::make_shared<EvalArgs>();
   add_model_options(cmd, a->model);
+  add_matmul_option(cmd, a->model.matmul);
   add_scheme_options(cmd, a->scheme);
   add_target_options(cmd, a->targets);
   add_calibration_flags(cmd, a->calibration);

@@ -110,6 +110,8 @@ void add_generate_command(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("generate", "Generate text from a prompt");
   auto a = std::make_shared<GenerateArgs>();
   add_model_options(cmd, a->model);
+  a->model.matmul = "int8";
+  add_matmul_option(cmd, a->model.matmul);
   add_scheme_options(cmd, a->scheme);
   add_kv_cache_flags(cmd, a->kv, /*memory=*/false);
   cmd->add_option("--calib", a->kv_calibration.calib,

@@ -124,6 +124,7 @@ void add_sweep_command(CLI::App& app, std::function<int()>& action) {
       "sweep", "Evaluate many schemes on the same windows: one table and a size-vs-KL plot");
   auto a = std::make_shared<SweepArgs>();
   add_model_options(cmd, a->model);
+  add_matmul_option(cmd, a->model.matmul);
   add_target_options(cmd, a->targets);
   add_calibration_flags(cmd, a->calibration);
   cmd->add_option("--text", a->text, "UTF-8 text file to score")->required();

@@ -88,6 +88,14 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->check(integer_range(0, 4096));
 }
 
+void add_matmul_option(CLI::App* cmd, std::string& matmul) {
+  cmd->add_option("--matmul", matmul,
+                  "Weight-only 4/8-bit linears: int8 (input in int8 blocks of 32, integer "
+                  "products: fast) or f32 (input stays f32: the accuracy reference)")
+      ->check(CLI::IsMember({"f32", "int8"}))
+      ->capture_default_str();
+}
+
 void add_scheme_options(CLI::App* cmd, SchemeOptions& o) {
   cmd->add_option("-s,--scheme", o.scheme, "Scheme name (see `lowbit schemes`)");
   cmd->add_option("--bits", o.bits, "Compose a scheme: integer bits 2..8 (16 = f16, 32 = f32)")
@@ -182,7 +190,11 @@ ModelSource open_model(const ModelOptions& o, bool load_tokenizer) {
   return load_model_source(o.model, tok, load_tokenizer);
 }
 
-kernels::ExecContext make_context(const ModelOptions& o) { return kernels::ExecContext(o.threads); }
+kernels::ExecContext make_context(const ModelOptions& o) {
+  kernels::ExecContext ctx(o.threads);
+  ctx.int8_activations = o.matmul == "int8";
+  return ctx;
+}
 
 const Tokenizer& require_tokenizer(const ModelSource& source) {
   if (source.tokenizer_error) std::rethrow_exception(source.tokenizer_error);

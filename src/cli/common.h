@@ -22,10 +22,16 @@ struct ModelOptions {
   std::string model;
   std::string tokenizer;
   int threads = 0;  // 0 = all hardware threads
+  // How weight-only 4/8-bit linears multiply: "int8" (activations in int8 blocks of 32, integer
+  // products) or "f32" (activations stay f32: the accuracy reference). Commands that offer
+  // --matmul set their own default before add_matmul_option.
+  std::string matmul = "f32";
 };
 
 // --model (required), --tokenizer, --threads.
 void add_model_options(CLI::App* cmd, ModelOptions& options);
+// --matmul f32|int8 (ModelOptions::matmul), for the commands that run the model for figures.
+void add_matmul_option(CLI::App* cmd, std::string& matmul);
 
 struct SchemeOptions {
   std::string scheme;
@@ -69,6 +75,7 @@ CLI::Validator readable_path(bool directory_ok);
 
 // load_tokenizer false: the weights and config only (see load_model_source).
 ModelSource open_model(const ModelOptions& options, bool load_tokenizer = true);
+// Threads and --matmul.
 kernels::ExecContext make_context(const ModelOptions& options);
 
 // The tokenizer of `source`; rethrows the error that kept it from being built, else throws

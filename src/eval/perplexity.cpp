@@ -48,6 +48,22 @@ size_t reference_bytes(const WindowPlan& plan, int64_t vocab) {
 
 namespace {
 
+// The baseline is the reference: it runs with f32 activations whatever --matmul the evaluated
+// model uses, so KL includes the cost of int8 activations.
+class F32Matmul {
+ public:
+  explicit F32Matmul(kernels::ExecContext& ctx) : ctx_(ctx), saved_(ctx.int8_activations) {
+    ctx_.int8_activations = false;
+  }
+  ~F32Matmul() { ctx_.int8_activations = saved_; }
+  F32Matmul(const F32Matmul&) = delete;
+  F32Matmul& operator=(const F32Matmul&) = delete;
+
+ private:
+  kernels::ExecContext& ctx_;
+  bool saved_;
+};
+
 // log-softmax of one row in double; throws when a logit is not finite.
 void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
   out.resize(static_cast<size_t>(n));
@@ -145,7 +161,10 @@ EvalResult score(const model::LlamaModel& model, const model::LlamaModel* base_m
     timer.reset();
     model.forward(window, 0, cache, logits.data(), ctx);
     forward_seconds += timer.seconds();
-    if (base_model != nullptr) base_model->forward(window, 0, *base_cache, base_logits.data(), ctx);
+    if (base_model != nullptr) {
+      const F32Matmul reference_path(ctx);
+      base_model->forward(window, 0, *base_cache, base_logits.data(), ctx);
+    }
     ctx.pool->parallel_for(0, scored, 1, [&](int64_t b, int64_t e) {
       std::vector<double> lp, lq;
       for (int64_t i = b; i < e; ++i) {
@@ -223,7 +242,10 @@ ReferenceLogProbs compute_reference(const model::LlamaModel& baseline,
   for (int64_t w = 0; w < plan.windows; ++w) {
     fill_window(tokens, w, plan, options.protocol, bos_id, window);
     timer.reset();
-    baseline.forward(window, 0, cache, logits.data(), ctx);
+    {
+      const F32Matmul reference_path(ctx);
+      baseline.forward(window, 0, cache, logits.data(), ctx);
+    }
     ref.seconds += timer.seconds();
     ctx.pool->parallel_for(0, scored, 1, [&](int64_t b, int64_t e) {
       std::vector<double> lp;

@@ -35,6 +35,10 @@ struct ExecContext {
   std::shared_ptr<ThreadPool> pool;
   // The highest Isa kernels may use; tests lower it to check every path against the reference.
   Isa isa = Isa::scalar;
+  // Weight-only 4- and 8-bit integer linears quantize their input to int8 blocks of 32 and use
+  // integer products (cpu/block_q8.h): the fast path, as llama.cpp runs. Off, every weight-only
+  // linear multiplies f32 activations by the decoded weights (the accuracy reference).
+  bool int8_activations = false;
   KernelStats stats;
   int threads() const { return pool->size(); }
 };

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/block_q8.h"
 #include "kernels/cpu/row_kernels.h"
 #include "kernels/linear_activations.h"
 #include "numerics/linalg.h"
@@ -123,6 +124,10 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
     x = rounded.data();
   }
   const cpu::WeightView v = cpu::make_weight_view(w);
+  if (ctx.int8_activations && !w.act.enabled() && cpu::block_q8_supports(v)) {
+    linear_block_q8(x, m, v, bias, y, ctx);
+    return;
+  }
   const cpu::RowKernels& kernels = cpu::row_kernels(ctx.isa);
   if (m == 1) {
     linear_decode(x, v, bias, y, kernels, ctx);

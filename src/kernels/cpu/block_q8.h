@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Weight-only integer weights x int8 activation blocks: the fast path of weight-only linears
+// (ExecContext::int8_activations), as the fast engines do it. The input row is quantized once
+// per linear call into blocks of 32 int8 codes with one f32 scale each, and each block of 32
+// weight codes meets it in an exact integer dot product; floats appear once per block.
+//
+// Weights: affine_int with 4 or 8 bits, groups a multiple of 32 that tile the row exactly
+// (block_q8_supports). Codes are read as they are stored (quant_format.h), nothing repacked:
+// an 8-bit block is 32 code bytes; a 4-bit block is 16 bytes, element 2j the low nibble of byte
+// j, so a SIMD path splits it into [low nibbles | high nibbles] = [even elements | odd ones].
+//
+// Activations (quantize_blocks_q8): for each block of 32 values of a row, d = max|x| / 127 (f32),
+// inv = 1 / d (0 when d is 0), q = clamp(nearbyint(x * inv), -127, 127); sums[b] = the block's
+// code sum. With nibble_order the block's codes are stored even elements first (positions
+// 0..15 hold elements 0, 2, .., 30; 16..31 hold 1, 3, .., 31) to meet 4-bit weights as they are
+// split; the sum is order-free, so the integers are the same.
+//
+// The product (the definition every path equals bit for bit; fmaf is one rounding):
+//   off = 2^(bits-1)
+//   acc = 0
+//   for each weight group g of row r:
+//     gacc = 0
+//     for each block b of g: isum = sum_j (code_j - off) * q_j      (exact int32)
+//                            gacc = fmaf(float(isum), d_b, gacc)
+//     asymmetric:            gacc = fmaf(-(zero_rg - off), zero_terms_g, gacc)
+//     acc = fmaf(scale_rg, gacc, acc)
+//   y = acc
+// zero_terms_g = sum over the group's blocks, in order, of d_b * float(sums_b) (q8_zero_terms).
+// zero_rg - off is exact in f32 (zero is an f16 in [0, 2^bits - 1]).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/weight_view.h"
+#include "kernels/exec_context.h"
+
+namespace lowbit::kernels::cpu {
+
+inline constexpr int64_t kQ8Block = 32;
+
+// Whether `w` runs through the block products.
+bool block_q8_supports(const WeightView& w);
+
+// Quantized activation rows [m, k] (k % 32 == 0), row stride k codes and k / 32 blocks.
+struct Q8Rows {
+  const int8_t* q = nullptr;          // [m, k]
+  const float* d = nullptr;           // [m, k / 32]
+  const int32_t* sums = nullptr;      // [m, k / 32]
+  const float* zero_terms = nullptr;  // [m, groups of the weight]; asymmetric weights only
+  int64_t m = 0;
+  int64_t k = 0;
+  int64_t blocks() const { return k / kQ8Block; }
+};
+
+// zero_terms for a weight of `group_len` (a multiple of 32): out[i * groups + g].
+void q8_zero_terms(const float* d, const int32_t* sums, int64_t m, int64_t k, int64_t group_len,
+                   float* out);
+
+struct BlockQ8Kernels {
+  // Rows [0, m) of x [m, k] (see the header comment), k % 32 == 0.
+  void (*quantize)(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q, float* d,
+                   int32_t* sums);
+  // y[i * ldy + r] for every activation row i of a and weight row r in [row_begin, row_end).
+  // a was quantized with nibble_order == (w.bits == 4). Output elements never depend on how
+  // rows are split.
+  void (*dot_rows)(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end,
+                   float* y, int64_t ldy);
+};
+
+// The table for `isa`.
+const BlockQ8Kernels& block_q8_kernels(Isa isa);
+
+namespace ref {
+void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q,
+                        float* d, int32_t* sums);
+void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
+                 int64_t ldy);
+}  // namespace ref
+
+// AVX2: 4-bit codes (<= 15) meet the activations in maddubs directly; 8-bit codes are made
+// signed (code ^ 0x80 = code - 128) with the sign moved onto the activations, so no 16-bit sum
+// saturates. Eight weight rows at a time, one block sum per row and block.
+namespace avx2 {
+void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q,
+                        float* d, int32_t* sums);
+void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
+                 int64_t ldy);
+}  // namespace avx2
+
+// AVX-512 VNNI (256-bit vpdpbusd): unsigned codes x signed activations; the offset is removed
+// with the block's code sum. Its table quantizes with avx2's quantizer.
+namespace avx512 {
+void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
+                 int64_t ldy);
+}  // namespace avx512
+
+}  // namespace lowbit::kernels::cpu

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// Scalar reference of the block-int8 products (block_q8.h): the definition, written plainly.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu/block_q8.h"
+
+namespace lowbit::kernels::cpu::ref {
+
+namespace {
+
+// Where element e of a block is stored (block_q8.h: nibble order puts even elements first).
+int64_t stored_position(int64_t e, bool nibble_order) {
+  if (!nibble_order) return e;
+  return e % 2 == 0 ? e / 2 : kQ8Block / 2 + e / 2;
+}
+
+// Code of element e of a row.
+int32_t code_at(const uint8_t* row, int bits, int64_t e) {
+  if (bits == 8) return row[e];
+  const uint8_t byte = row[e / 2];
+  return e % 2 == 0 ? (byte & 0x0F) : (byte >> 4);
+}
+
+}  // namespace
+
+void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q,
+                        float* d, int32_t* sums) {
+  const int64_t blocks = k / kQ8Block;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float* src = x + i * k + b * kQ8Block;
+      int8_t* out = q + i * k + b * kQ8Block;
+      float amax = 0.0f;
+      for (int64_t e = 0; e < kQ8Block; ++e) amax = std::max(amax, std::fabs(src[e]));
+      const float scale = amax / 127.0f;
+      const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+      int32_t sum = 0;
+      for (int64_t e = 0; e < kQ8Block; ++e) {
+        const float v = std::clamp(std::nearbyint(src[e] * inv), -127.0f, 127.0f);
+        out[stored_position(e, nibble_order)] = static_cast<int8_t>(v);
+        sum += static_cast<int32_t>(v);
+      }
+      d[i * blocks + b] = scale;
+      sums[i * blocks + b] = sum;
+    }
+}
+
+void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
+                 int64_t ldy) {
+  const int64_t blocks = a.blocks(), per_group = w.group_len / kQ8Block;
+  const int64_t groups = blocks / per_group;
+  const int32_t off = 1 << (w.bits - 1);
+  const bool nibble_order = w.bits == 4;
+  for (int64_t i = 0; i < a.m; ++i) {
+    const int8_t* q = a.q + i * a.k;
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      const uint8_t* row = w.row(r);
+      float acc = 0.0f;
+      for (int64_t g = 0; g < groups; ++g) {
+        float gacc = 0.0f;
+        for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
+          int32_t isum = 0;
+          for (int64_t e = 0; e < kQ8Block; ++e) {
+            const int64_t at = b * kQ8Block + e;
+            isum += (code_at(row, w.bits, at) - off) *
+                    int32_t{q[b * kQ8Block + stored_position(e, nibble_order)]};
+          }
+          gacc = std::fmaf(static_cast<float>(isum), a.d[i * blocks + b], gacc);
+        }
+        if (!w.symmetric) {
+          const float zero = w.zero(r, g) - static_cast<float>(off);
+          gacc = std::fmaf(-zero, a.zero_terms[i * groups + g], gacc);
+        }
+        acc = std::fmaf(w.scale(r, g), gacc, acc);
+      }
+      y[i * ldy + r] = acc;
+    }
+  }
+}
+
+}  // namespace lowbit::kernels::cpu::ref

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+// Block-int8 products (cpu/block_q8.h): the quantizer and the products of every Isa equal the
+// scalar reference bit for bit; the reference computes what its definition says (checked in
+// double precision); linear with int8 activations takes the path for exactly the formats it
+// supports, gives the same bits at any thread count, and stays within the activation rounding
+// of the f32 product.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/block_q8.h"
+#include "kernels/kernels.h"
+#include "tensor/dequantize.h"
+#include "testing/random_weight.h"
+
+namespace lowbit::kernels::cpu {
+namespace {
+
+using testing::random_weight;
+
+std::vector<Isa> isas() {
+  std::vector<Isa> out{Isa::scalar};
+  if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
+  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
+  return out;
+}
+
+// Activations with a spread of magnitudes per block, exact ties (x * inv = n + 0.5 where the
+// block max is 127 * 2^-4), an all-zero block and an outlier block.
+std::vector<float> activations(int64_t m, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(m * k));
+  for (auto& v : x) v = normal(rng);
+  if (k >= 96) {
+    for (int64_t i = 0; i < m; ++i) {
+      float* row = x.data() + i * k;
+      for (int e = 0; e < 32; ++e) row[e] = (e == 0 ? 127.0f : static_cast<float>(e) + 0.5f) / 16;
+      for (int e = 32; e < 64; ++e) row[e] = 0.0f;
+      row[70] = 300.0f;
+    }
+  }
+  return x;
+}
+
+struct Quantized {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int32_t> sums;
+};
+
+Quantized quantize(Isa isa, const std::vector<float>& x, int64_t m, int64_t k, bool nibbles) {
+  Quantized out{std::vector<int8_t>(static_cast<size_t>(m * k)),
+                std::vector<float>(static_cast<size_t>(m * k / kQ8Block)),
+                std::vector<int32_t>(static_cast<size_t>(m * k / kQ8Block))};
+  block_q8_kernels(isa).quantize(x.data(), m, k, nibbles, out.q.data(), out.d.data(),
+                                 out.sums.data());
+  return out;
+}
+
+TEST(BlockQ8Quantize, EveryIsaEqualsTheReference) {
+  const int64_t m = 3, k = 256;
+  const std::vector<float> x = activations(m, k, 1);
+  for (bool nibbles : {false, true}) {
+    const Quantized want = quantize(Isa::scalar, x, m, k, nibbles);
+    for (Isa isa : isas()) {
+      const Quantized got = quantize(isa, x, m, k, nibbles);
+      EXPECT_EQ(got.q, want.q) << isa_name(isa) << " nibbles " << nibbles;
+      EXPECT_EQ(0, std::memcmp(got.d.data(), want.d.data(), want.d.size() * 4)) << isa_name(isa);
+      EXPECT_EQ(got.sums, want.sums) << isa_name(isa);
+    }
+  }
+}
+
+TEST(BlockQ8Quantize, FollowsTheDefinition) {
+  const int64_t m = 2, k = 128;
+  const std::vector<float> x = activations(m, k, 2);
+  const Quantized plain = quantize(Isa::scalar, x, m, k, false);
+  const Quantized split = quantize(Isa::scalar, x, m, k, true);
+  for (int64_t i = 0; i < m; ++i) {
+    // Block 0: max 127/16, so d = 1/16 exactly and (e + 0.5) rounds half to even.
+    EXPECT_EQ(plain.d[i * 4], 1.0f / 16);
+    EXPECT_EQ(plain.q[i * k + 0], 127);
+    EXPECT_EQ(plain.q[i * k + 1], 2);     // 1.5 -> 2
+    EXPECT_EQ(plain.q[i * k + 2], 2);     // 2.5 -> 2
+    EXPECT_EQ(plain.q[i * k + 5], 6);     // 5.5 -> 6
+    EXPECT_EQ(plain.d[i * 4 + 1], 0.0f);  // the zero block
+    EXPECT_EQ(plain.sums[i * 4 + 1], 0);
+    EXPECT_EQ(plain.q[i * k + 70], 127);  // the outlier is its block's max
+    for (int64_t b = 0; b < k / kQ8Block; ++b) {
+      int32_t sum = 0;
+      for (int e = 0; e < 32; ++e) {
+        const int8_t v = plain.q[i * k + b * 32 + e];
+        sum += v;
+        const int64_t at = e % 2 == 0 ? e / 2 : 16 + e / 2;
+        EXPECT_EQ(split.q[i * k + b * 32 + at], v);
+        // Round trip within half a step.
+        EXPECT_LE(std::fabs(x[i * k + b * 32 + e] - plain.d[i * 4 + b] * v),
+                  0.5f * plain.d[i * 4 + b] * 1.0001f);
+      }
+      EXPECT_EQ(plain.sums[i * 4 + b], sum);
+      EXPECT_EQ(split.sums[i * 4 + b], sum);
+    }
+  }
+}
+
+std::vector<QuantFormat> supported_formats() {
+  std::vector<QuantFormat> out;
+  for (int bits : {4, 8})
+    for (bool sym : {true, false}) {
+      for (int group : {32, 64, 128, kPerChannel, kPerTensor})
+        out.push_back(QuantFormat::affine(bits, group, sym));
+      QuantFormat f = QuantFormat::affine(bits, 64, sym);
+      f.scale_dtype = DType::f32;
+      out.push_back(f);
+    }
+  return out;
+}
+
+// The reference's product recomputed in double from the dequantized operands: the definition
+// is that sum up to f32 rounding.
+TEST(BlockQ8Dot, ReferenceComputesTheQuantizedProduct) {
+  const int64_t m = 2, n = 13, k = 256;
+  const std::vector<float> x = activations(m, k, 3);
+  for (const QuantFormat& f : supported_formats()) {
+    const QuantizedTensor w = random_weight(f, n, k, 4);
+    const WeightView v = make_weight_view(w);
+    ASSERT_TRUE(block_q8_supports(v)) << format_name(f);
+    const bool nibbles = f.bits == 4;
+    const Quantized a = quantize(Isa::scalar, x, m, k, nibbles);
+    std::vector<float> zero_terms(static_cast<size_t>(m * (k / v.group_len)));
+    q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
+    const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+    std::vector<float> y(static_cast<size_t>(m * n));
+    ref::dot_rows_q8(v, rows, 0, n, y.data(), n);
+    const std::vector<float> dense = dequantize_reference(w);
+    const Quantized plain = quantize(Isa::scalar, x, m, k, false);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t r = 0; r < n; ++r) {
+        double exact = 0, magnitude = 0;
+        for (int64_t c = 0; c < k; ++c) {
+          const double xv =
+              static_cast<double>(plain.d[i * (k / 32) + c / 32]) * plain.q[i * k + c];
+          exact += xv * dense[r * k + c];
+          magnitude += std::fabs(xv * dense[r * k + c]);
+        }
+        ASSERT_NEAR(y[i * n + r], exact, 1e-5 * magnitude)
+            << format_name(f) << " " << i << "," << r;
+      }
+  }
+}
+
+TEST(BlockQ8Dot, EveryIsaEqualsTheReferenceBitForBit) {
+  const int64_t n = 29, k = 384;
+  for (const QuantFormat& f : supported_formats()) {
+    const QuantizedTensor w = random_weight(f, n, k, 5);
+    const WeightView v = make_weight_view(w);
+    for (int64_t m : {1, 3}) {
+      const std::vector<float> x = activations(m, k, 6);
+      const Quantized a = quantize(Isa::scalar, x, m, k, f.bits == 4);
+      std::vector<float> zero_terms(static_cast<size_t>(m * (k / v.group_len)));
+      q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
+      const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+      std::vector<float> want(static_cast<size_t>(m * n), -1.0f);
+      ref::dot_rows_q8(v, rows, 2, n, want.data(), n);
+      for (Isa isa : isas()) {
+        std::vector<float> got(static_cast<size_t>(m * n), -1.0f);
+        // Split unevenly: a range of 8-row tiles and one with a tail.
+        block_q8_kernels(isa).dot_rows(v, rows, 2, 18, got.data(), n);
+        block_q8_kernels(isa).dot_rows(v, rows, 18, n, got.data(), n);
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4))
+            << format_name(f) << " M=" << m << " " << isa_name(isa);
+      }
+    }
+  }
+}
+
+TEST(BlockQ8Dot, ExtremeCodesAndActivationsStayExact) {
+  // Every code at its maximum against +-127 activations: the largest block sums.
+  const int64_t n = 8, k = 4096;
+  for (int bits : {4, 8}) {
+    QuantizedTensor w = random_weight(QuantFormat::affine(bits, kPerChannel, true), n, k, 7);
+    std::memset(w.codes.mutable_data(), 0xFF, w.codes.size());
+    std::vector<float> x(static_cast<size_t>(k));
+    for (int64_t c = 0; c < k; ++c) x[c] = c % 3 == 0 ? -1.0f : 1.0f;
+    const WeightView v = make_weight_view(w);
+    const Quantized a = quantize(Isa::scalar, x, 1, k, bits == 4);
+    const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), nullptr, 1, k};
+    std::vector<float> want(n);
+    ref::dot_rows_q8(v, rows, 0, n, want.data(), n);
+    for (Isa isa : isas()) {
+      std::vector<float> got(n);
+      block_q8_kernels(isa).dot_rows(v, rows, 0, n, got.data(), n);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), n * 4)) << bits << " " << isa_name(isa);
+    }
+  }
+}
+
+TEST(BlockQ8Linear, TakesThePathOnlyWhereSupportedAndIsThreadInvariant) {
+  const int64_t n = 40, k = 192;
+  std::vector<QuantFormat> formats = supported_formats();
+  formats.push_back(QuantFormat::affine(3, 32, true));  // 3-bit: f32 path
+  formats.push_back(QuantFormat::affine(4, 48, true));  // groups off the block grid
+  formats.push_back(QuantFormat::nf4(64, false));
+  formats.push_back(QuantFormat::dense(QuantKind::f16));
+  for (const QuantFormat& f : formats) {
+    const QuantizedTensor w = random_weight(f, n, k, 8);
+    const bool supported = block_q8_supports(make_weight_view(w));
+    const std::vector<float> dense = dequantize_reference(w);
+    for (int64_t m : {1, 5}) {
+      const std::vector<float> x = activations(m, k, 9);
+      for (Isa isa : isas()) {
+        std::vector<float> reference(static_cast<size_t>(m * n)), first;
+        ExecContext f32_ctx(1);
+        f32_ctx.isa = isa;
+        linear(x.data(), m, w, nullptr, reference.data(), f32_ctx);
+        for (int threads : {1, 2, 3}) {
+          ExecContext ctx(threads);
+          ctx.isa = isa;
+          ctx.int8_activations = true;
+          std::vector<float> y(static_cast<size_t>(m * n));
+          linear(x.data(), m, w, nullptr, y.data(), ctx);
+          if (first.empty()) {
+            first = y;
+            const bool same = std::memcmp(y.data(), reference.data(), y.size() * 4) == 0;
+            EXPECT_EQ(same, !supported) << format_name(f) << " " << isa_name(isa);
+            if (!supported) continue;
+            // Each activation moves by at most half a step of its block (d_b / 2), so the
+            // product moves by at most sum_c d_b(c) / 2 * |w_c|, plus f32 rounding.
+            const Quantized a = quantize(Isa::scalar, x, m, k, false);
+            for (int64_t i = 0; i < m; ++i)
+              for (int64_t r = 0; r < n; ++r) {
+                double bound = 0, magnitude = 0;
+                for (int64_t c = 0; c < k; ++c) {
+                  bound += 0.5 * a.d[i * (k / 32) + c / 32] * std::fabs(dense[r * k + c]);
+                  magnitude += std::fabs(x[i * k + c] * dense[r * k + c]);
+                }
+                ASSERT_NEAR(y[i * n + r], reference[i * n + r], bound + 1e-5 * magnitude)
+                    << format_name(f) << " " << i << "," << r;
+              }
+          } else {
+            ASSERT_EQ(0, std::memcmp(first.data(), y.data(), y.size() * 4))
+                << format_name(f) << " " << threads << " threads " << isa_name(isa);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowbit::kernels::cpu
