@@ -125,7 +125,7 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
   }
   const cpu::WeightView v = cpu::make_weight_view(w);
   if (ctx.int8_activations && !w.act.enabled() && cpu::block_q8_supports(v)) {
-    linear_block_q8(x, m, v, bias, y, ctx);
+    linear_block_q8(x, m, w, v, bias, y, ctx);
     return;
   }
   const cpu::RowKernels& kernels = cpu::row_kernels(ctx.isa);

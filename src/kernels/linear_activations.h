@@ -18,10 +18,10 @@ namespace lowbit::kernels {
 void linear_int8(const float* x, int64_t m, const QuantizedTensor& w, const float* bias, float* y,
                  ExecContext& ctx);
 
-// y[M, N] = x · W^T (+ bias) with x quantized to int8 blocks of 32 (ctx.int8_activations; the
-// weight passes cpu::block_q8_supports).
-void linear_block_q8(const float* x, int64_t m, const cpu::WeightView& w, const float* bias,
-                     float* y, ExecContext& ctx);
+// y[M, N] = x · W^T (+ bias) with x quantized to int8 blocks of 32 (ctx.int8_activations; w is
+// tensor's view and passes cpu::block_q8_supports).
+void linear_block_q8(const float* x, int64_t m, const QuantizedTensor& tensor,
+                     const cpu::WeightView& w, const float* bias, float* y, ExecContext& ctx);
 
 // x [m, k] rounded to the e4m3 values of w.act (per-row dynamic or static scale): what the
 // product of an fp8 input sees. Deterministic; rows in parallel.

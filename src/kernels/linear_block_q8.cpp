@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/cpu/block_q8.h"
+#include "kernels/cpu/packed_q8.h"
 #include "kernels/linear_activations.h"
 
 namespace lowbit::kernels {
@@ -20,29 +21,33 @@ constexpr int64_t kQuantizeRowsPerTask = 8;
 
 }  // namespace
 
-void linear_block_q8(const float* x, int64_t m, const cpu::WeightView& w, const float* bias,
-                     float* y, ExecContext& ctx) {
+void linear_block_q8(const float* x, int64_t m, const QuantizedTensor& tensor,
+                     const cpu::WeightView& w, const float* bias, float* y, ExecContext& ctx) {
   const int64_t n = w.rows, k = w.cols, blocks = k / cpu::kQ8Block;
-  const cpu::BlockQ8Kernels& kernels = cpu::block_q8_kernels(ctx.isa);
+  // SIMD: the weight repacked for the kernel (once), activations in element order; scalar: the
+  // reference on the stored layout.
+  const cpu::PackedDotFn packed_dot = cpu::packed_dot_kernel(ctx.isa);
+  const cpu::PackedQ8* packed = packed_dot ? &cpu::packed_q8_of(tensor, w, ctx) : nullptr;
+  const cpu::QuantizeBlocksFn quantize = cpu::quantize_blocks_kernel(ctx.isa);
   thread_local std::vector<int8_t> q;
   thread_local std::vector<float> d, zero_terms;
   thread_local std::vector<int32_t> sums;
   q.resize(static_cast<size_t>(m * k));
   d.resize(static_cast<size_t>(m * blocks));
   sums.resize(static_cast<size_t>(m * blocks));
-  const bool nibble_order = w.bits == 4;
+  const bool nibble_order = packed == nullptr && w.bits == 4;
   int8_t* q_data = q.data();
   float* d_data = d.data();
   int32_t* sums_data = sums.data();
   const int64_t row_tasks = (m + kQuantizeRowsPerTask - 1) / kQuantizeRowsPerTask;
   if (row_tasks == 1) {
-    kernels.quantize(x, m, k, nibble_order, q_data, d_data, sums_data);
+    quantize(x, m, k, nibble_order, q_data, d_data, sums_data);
   } else {
     ctx.pool->parallel_for(0, row_tasks, 1, [&](int64_t t0, int64_t t1) {
       const int64_t r0 = t0 * kQuantizeRowsPerTask;
       const int64_t r1 = std::min(m, t1 * kQuantizeRowsPerTask);
-      kernels.quantize(x + r0 * k, r1 - r0, k, nibble_order, q_data + r0 * k, d_data + r0 * blocks,
-                       sums_data + r0 * blocks);
+      quantize(x + r0 * k, r1 - r0, k, nibble_order, q_data + r0 * k, d_data + r0 * blocks,
+               sums_data + r0 * blocks);
     });
   }
   cpu::Q8Rows a{q_data, d_data, sums_data, nullptr, m, k};
@@ -57,7 +62,12 @@ void linear_block_q8(const float* x, int64_t m, const cpu::WeightView& w, const 
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t r0 = t * per_task;
       const int64_t r1 = std::min(n, r0 + per_task);
-      kernels.dot_rows(w, a, r0, r1, y, n);
+      if (packed != nullptr) {
+        packed_dot(*packed, a, r0 / cpu::kPackRows, (r1 + cpu::kPackRows - 1) / cpu::kPackRows, y,
+                   n);
+      } else {
+        cpu::ref::dot_rows_q8(w, a, r0, r1, y, n);
+      }
       if (bias != nullptr)
         for (int64_t i = 0; i < m; ++i)
           for (int64_t r = r0; r < r1; ++r) y[i * n + r] += bias[r];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "tensor/activation_quant.h"
@@ -22,6 +23,10 @@ struct QuantizedTensor {
   Buffer nested_scales;        // nf4 double quant: f32 [ceil(scale_count() / 256)]
   float nested_offset = 0.0f;  // nf4 double quant: mean of the absmax values
   ActivationQuant act;         // how a linear quantizes its input before this weight (W8A8)
+  // Derived data a kernel built from the buffers above (e.g. codes repacked for SIMD,
+  // kernels/cpu/packed_q8.h), shared by copies of this tensor; never saved. The kernel that
+  // owns it rebuilds it when the buffers are not the ones it was built from.
+  mutable std::shared_ptr<const void> kernel_layout;
 
   // A 1-D tensor is one row.
   int64_t rows() const { return shape.size() >= 2 ? lowbit::numel(shape) / shape.back() : 1; }

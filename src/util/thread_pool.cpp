@@ -1,10 +1,46 @@
 // SPDX-License-Identifier: MIT
-// Implementation of ThreadPool: chunks are claimed under one mutex (they are coarse).
+// Implementation of ThreadPool: lock-free hand-over, spin-then-sleep workers (see the header).
 #include "util/thread_pool.h"
 
 #include <algorithm>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace lowbit {
+
+namespace {
+
+// Spin iterations before yielding, and before sleeping: with pause at about 10-70 cycles each,
+// a worker stays awake some tens of microseconds after a job, enough to catch the next linear
+// of a decode step, and then gets out of the way.
+constexpr int kPauseSpins = 2000;
+constexpr int kYieldSpins = 50;
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins (pause, then yield) until pred() holds or the budget runs out; returns pred().
+template <typename Pred>
+bool spin_until(Pred pred) {
+  for (int i = 0; i < kPauseSpins; ++i) {
+    if (pred()) return true;
+    cpu_relax();
+  }
+  for (int i = 0; i < kYieldSpins; ++i) {
+    if (pred()) return true;
+    std::this_thread::yield();
+  }
+  return pred();
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -14,7 +50,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -22,40 +58,49 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run_chunks() {
   while (true) {
-    int64_t chunk;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (next_chunk_ >= n_chunks_) return;
-      chunk = next_chunk_++;
+    const int64_t chunk = next_chunk_.fetch_add(1);
+    if (chunk >= n_chunks_) return;
+    if (!failed_.load(std::memory_order_relaxed)) {
+      const int64_t b = job_begin_ + chunk * job_chunk_;
+      const int64_t e = std::min(job_end_, b + job_chunk_);
+      try {
+        (*job_)(b, e);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true);
+      }
     }
-    const int64_t b = job_begin_ + chunk * job_chunk_;
-    const int64_t e = std::min(job_end_, b + job_chunk_);
-    try {
-      (*job_)(b, e);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_) error_ = std::current_exception();
-      next_chunk_ = n_chunks_;
-    }
+    done_chunks_.fetch_add(1, std::memory_order_acq_rel);
   }
 }
 
+bool ThreadPool::wait_for_job(uint64_t seen) {
+  auto ready = [&] {
+    const uint64_t g = generation_.load();
+    return stop_.load() || (g != seen && g % 2 == 0);
+  };
+  if (spin_until(ready)) return !stop_.load();
+  std::unique_lock<std::mutex> lock(mutex_);
+  sleepers_.fetch_add(1);
+  wake_.wait(lock, ready);
+  sleepers_.fetch_sub(1);
+  return !stop_.load();
+}
+
 void ThreadPool::worker_loop() {
-  uint64_t seen = 0;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      ++active_;
+  uint64_t seen = 1;
+  while (wait_for_job(seen)) {
+    const uint64_t g = generation_.load();
+    if (g % 2 != 0) continue;  // closed again before we looked
+    in_job_.fetch_add(1);
+    // The caller may have closed the job (and may be about to write the next one) between
+    // the two loads; then it waits for in_job_ to drop before writing.
+    if (generation_.load() == g) {
+      seen = g;
+      run_chunks();
     }
-    run_chunks();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      --active_;
-    }
-    done_.notify_all();
+    in_job_.fetch_sub(1);
   }
 }
 
@@ -70,29 +115,39 @@ void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
     return;
   }
   // About 4 chunks per thread balances load without making chunks tiny.
-  int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
-  {
+  const int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+  // No worker is in a job here (the last call waited for that), so the job can be written.
+  job_ = &fn;
+  job_begin_ = begin;
+  job_end_ = end;
+  job_chunk_ = chunk;
+  n_chunks_ = (n + chunk - 1) / chunk;
+  next_chunk_.store(0);
+  done_chunks_.store(0);
+  failed_.store(false);
+  generation_.fetch_add(1);  // odd -> even: open
+  if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_begin_ = begin;
-    job_end_ = end;
-    job_chunk_ = chunk;
-    next_chunk_ = 0;
-    n_chunks_ = (n + chunk - 1) / chunk;
-    error_ = nullptr;
-    ++generation_;
+    wake_.notify_all();
   }
-  wake_.notify_all();
   run_chunks();
-  std::exception_ptr error;
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return active_ == 0 && next_chunk_ >= n_chunks_; });
-    job_ = nullptr;
-    error = error_;
-    error_ = nullptr;
+  auto all_done = [&] { return done_chunks_.load(std::memory_order_acquire) == n_chunks_; };
+  while (!spin_until(all_done)) {
   }
-  if (error) std::rethrow_exception(error);
+  generation_.fetch_add(1);  // even -> odd: closed
+  auto none_inside = [&] { return in_job_.load() == 0; };
+  while (!spin_until(none_inside)) {
+  }
+  job_ = nullptr;
+  if (failed_.load()) {
+    std::exception_ptr error;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error = error_;
+      error_ = nullptr;
+    }
+    std::rethrow_exception(error);
+  }
 }
 
 }  // namespace lowbit

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The block-int8 product table of each Isa, and the pieces every path shares.
+// The block quantizer of each Isa, and the pieces every path shares.
 #include "kernels/cpu/block_q8.h"
 
 namespace lowbit::kernels::cpu {
@@ -24,17 +24,13 @@ void q8_zero_terms(const float* d, const int32_t* sums, int64_t m, int64_t k, in
     }
 }
 
-const BlockQ8Kernels& block_q8_kernels(Isa isa) {
-  static const BlockQ8Kernels scalar{&ref::quantize_blocks_q8, &ref::dot_rows_q8};
+QuantizeBlocksFn quantize_blocks_kernel(Isa isa) {
 #if defined(__x86_64__)
-  static const BlockQ8Kernels avx2_table{&avx2::quantize_blocks_q8, &avx2::dot_rows_q8};
-  static const BlockQ8Kernels avx512_table{&avx2::quantize_blocks_q8, &avx512::dot_rows_q8};
-  if (isa >= Isa::avx512) return avx512_table;
-  if (isa == Isa::avx2) return avx2_table;
+  if (isa >= Isa::avx2) return &avx2::quantize_blocks_q8;
 #else
   (void)isa;
 #endif
-  return scalar;
+  return &ref::quantize_blocks_q8;
 }
 
 }  // namespace lowbit::kernels::cpu

@@ -2,12 +2,12 @@
 // Weight-only integer weights x int8 activation blocks: the fast path of weight-only linears
 // (ExecContext::int8_activations), as the fast engines do it. The input row is quantized once
 // per linear call into blocks of 32 int8 codes with one f32 scale each, and each block of 32
-// weight codes meets it in an exact integer dot product; floats appear once per block.
+// weight codes meets it in an exact integer dot product; floats appear once per block. This
+// header defines the quantizer and the product; packed_q8.h has the SIMD layout and kernels.
 //
 // Weights: affine_int with 4 or 8 bits, groups a multiple of 32 that tile the row exactly
-// (block_q8_supports). Codes are read as they are stored (quant_format.h), nothing repacked:
-// an 8-bit block is 32 code bytes; a 4-bit block is 16 bytes, element 2j the low nibble of byte
-// j, so a SIMD path splits it into [low nibbles | high nibbles] = [even elements | odd ones].
+// (block_q8_supports), codes as stored (quant_format.h: a 4-bit block is 16 bytes, element 2j
+// the low nibble of byte j, so a split into [low | high nibbles] is [even | odd elements]).
 //
 // Activations (quantize_blocks_q8): for each block of 32 values of a row, d = max|x| / 127 (f32),
 // inv = 1 / d (0 when d is 0), q = clamp(nearbyint(x * inv), -127, 127); sums[b] = the block's
@@ -56,42 +56,25 @@ struct Q8Rows {
 void q8_zero_terms(const float* d, const int32_t* sums, int64_t m, int64_t k, int64_t group_len,
                    float* out);
 
-struct BlockQ8Kernels {
-  // Rows [0, m) of x [m, k] (see the header comment), k % 32 == 0.
-  void (*quantize)(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q, float* d,
-                   int32_t* sums);
-  // y[i * ldy + r] for every activation row i of a and weight row r in [row_begin, row_end).
-  // a was quantized with nibble_order == (w.bits == 4). Output elements never depend on how
-  // rows are split.
-  void (*dot_rows)(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end,
-                   float* y, int64_t ldy);
-};
-
-// The table for `isa`.
-const BlockQ8Kernels& block_q8_kernels(Isa isa);
+// The block quantizer of `isa` (all equal the reference bit for bit): rows [0, m) of x [m, k]
+// (see the header comment), k % 32 == 0.
+using QuantizeBlocksFn = void (*)(const float* x, int64_t m, int64_t k, bool nibble_order,
+                                  int8_t* q, float* d, int32_t* sums);
+QuantizeBlocksFn quantize_blocks_kernel(Isa isa);
 
 namespace ref {
 void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q,
                         float* d, int32_t* sums);
+// The product (the definition above): y[i * ldy + r] for every activation row i of a and weight
+// row r in [row_begin, row_end); a was quantized with nibble_order == (w.bits == 4). The SIMD
+// paths run it on a repacked copy of the weight (packed_q8.h).
 void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
                  int64_t ldy);
 }  // namespace ref
 
-// AVX2: 4-bit codes (<= 15) meet the activations in maddubs directly; 8-bit codes are made
-// signed (code ^ 0x80 = code - 128) with the sign moved onto the activations, so no 16-bit sum
-// saturates. Eight weight rows at a time, one block sum per row and block.
 namespace avx2 {
 void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q,
                         float* d, int32_t* sums);
-void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
-                 int64_t ldy);
 }  // namespace avx2
-
-// AVX-512 VNNI (256-bit vpdpbusd): unsigned codes x signed activations; the offset is removed
-// with the block's code sum. Its table quantizes with avx2's quantizer.
-namespace avx512 {
-void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
-                 int64_t ldy);
-}  // namespace avx512
 
 }  // namespace lowbit::kernels::cpu

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cpu/block_q8.h"
+#include "kernels/cpu/packed_q8.h"
 #include "kernels/kernels.h"
 #include "tensor/dequantize.h"
 #include "testing/random_weight.h"
@@ -56,8 +57,7 @@ Quantized quantize(Isa isa, const std::vector<float>& x, int64_t m, int64_t k, b
   Quantized out{std::vector<int8_t>(static_cast<size_t>(m * k)),
                 std::vector<float>(static_cast<size_t>(m * k / kQ8Block)),
                 std::vector<int32_t>(static_cast<size_t>(m * k / kQ8Block))};
-  block_q8_kernels(isa).quantize(x.data(), m, k, nibbles, out.q.data(), out.d.data(),
-                                 out.sums.data());
+  quantize_blocks_kernel(isa)(x.data(), m, k, nibbles, out.q.data(), out.d.data(), out.sums.data());
   return out;
 }
 
@@ -153,24 +153,52 @@ TEST(BlockQ8Dot, ReferenceComputesTheQuantizedProduct) {
   }
 }
 
-TEST(BlockQ8Dot, EveryIsaEqualsTheReferenceBitForBit) {
-  const int64_t n = 29, k = 384;
+// The packed kernels (rows repacked into 8-row tiles, activations in element order) against the
+// reference on the stored layout (activations in nibble order for 4 bits): the same bits.
+std::vector<float> packed_product(Isa isa, const QuantizedTensor& w, const std::vector<float>& x,
+                                  int64_t m, int64_t tile_begin, int64_t tile_end) {
+  const WeightView v = make_weight_view(w);
+  const int64_t k = v.cols;
+  ExecContext ctx(2);
+  const auto packed = pack_q8(v, ctx);
+  const Quantized a = quantize(isa, x, m, k, false);
+  std::vector<float> zero_terms(static_cast<size_t>(m * (k / v.group_len)));
+  q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
+  const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+  std::vector<float> y(static_cast<size_t>(m * v.rows), -1.0f);
+  packed_dot_kernel(isa)(*packed, rows, tile_begin, tile_end, y.data(), v.rows);
+  return y;
+}
+
+std::vector<float> reference_product(const QuantizedTensor& w, const std::vector<float>& x,
+                                     int64_t m, int64_t row_begin, int64_t row_end) {
+  const WeightView v = make_weight_view(w);
+  const int64_t k = v.cols;
+  const Quantized a = quantize(Isa::scalar, x, m, k, v.bits == 4);
+  std::vector<float> zero_terms(static_cast<size_t>(m * (k / v.group_len)));
+  q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
+  const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+  std::vector<float> y(static_cast<size_t>(m * v.rows), -1.0f);
+  ref::dot_rows_q8(v, rows, row_begin, row_end, y.data(), v.rows);
+  return y;
+}
+
+std::vector<Isa> simd_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : isas())
+    if (packed_dot_kernel(isa) != nullptr) out.push_back(isa);
+  return out;
+}
+
+TEST(BlockQ8Dot, PackedKernelsEqualTheReferenceBitForBit) {
+  const int64_t n = 29, k = 384;  // 3 full tiles and one of 5 rows
   for (const QuantFormat& f : supported_formats()) {
     const QuantizedTensor w = random_weight(f, n, k, 5);
-    const WeightView v = make_weight_view(w);
-    for (int64_t m : {1, 3}) {
+    for (int64_t m : {1, 2, 3, 5, 9}) {
       const std::vector<float> x = activations(m, k, 6);
-      const Quantized a = quantize(Isa::scalar, x, m, k, f.bits == 4);
-      std::vector<float> zero_terms(static_cast<size_t>(m * (k / v.group_len)));
-      q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
-      const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
-      std::vector<float> want(static_cast<size_t>(m * n), -1.0f);
-      ref::dot_rows_q8(v, rows, 2, n, want.data(), n);
-      for (Isa isa : isas()) {
-        std::vector<float> got(static_cast<size_t>(m * n), -1.0f);
-        // Split unevenly: a range of 8-row tiles and one with a tail.
-        block_q8_kernels(isa).dot_rows(v, rows, 2, 18, got.data(), n);
-        block_q8_kernels(isa).dot_rows(v, rows, 18, n, got.data(), n);
+      const std::vector<float> want = reference_product(w, x, m, 8, n);
+      for (Isa isa : simd_isas()) {
+        const std::vector<float> got = packed_product(isa, w, x, m, 1, 4);
         ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4))
             << format_name(f) << " M=" << m << " " << isa_name(isa);
       }
@@ -186,17 +214,26 @@ TEST(BlockQ8Dot, ExtremeCodesAndActivationsStayExact) {
     std::memset(w.codes.mutable_data(), 0xFF, w.codes.size());
     std::vector<float> x(static_cast<size_t>(k));
     for (int64_t c = 0; c < k; ++c) x[c] = c % 3 == 0 ? -1.0f : 1.0f;
-    const WeightView v = make_weight_view(w);
-    const Quantized a = quantize(Isa::scalar, x, 1, k, bits == 4);
-    const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), nullptr, 1, k};
-    std::vector<float> want(n);
-    ref::dot_rows_q8(v, rows, 0, n, want.data(), n);
-    for (Isa isa : isas()) {
-      std::vector<float> got(n);
-      block_q8_kernels(isa).dot_rows(v, rows, 0, n, got.data(), n);
+    const std::vector<float> want = reference_product(w, x, 1, 0, n);
+    for (Isa isa : simd_isas()) {
+      const std::vector<float> got = packed_product(isa, w, x, 1, 0, 1);
       EXPECT_EQ(0, std::memcmp(got.data(), want.data(), n * 4)) << bits << " " << isa_name(isa);
     }
   }
+}
+
+TEST(BlockQ8Dot, PackedLayoutIsRebuiltForOtherBuffers) {
+  const QuantizedTensor w = random_weight(QuantFormat::affine(4, 32, false), 16, 64, 10);
+  const WeightView v = make_weight_view(w);
+  ExecContext ctx(1);
+  const PackedQ8& first = packed_q8_of(w, v, ctx);
+  EXPECT_EQ(&first, &packed_q8_of(w, v, ctx));  // built once
+  QuantizedTensor copy = w;                     // shares the buffers: shares the layout
+  EXPECT_EQ(&first, &packed_q8_of(copy, make_weight_view(copy), ctx));
+  copy.codes = Buffer::copy_of(w.codes.data(), w.codes.size());
+  const PackedQ8& other = packed_q8_of(copy, make_weight_view(copy), ctx);
+  EXPECT_EQ(other.source_codes, copy.codes.data());
+  EXPECT_NE(other.source_codes, w.codes.data());
 }
 
 TEST(BlockQ8Linear, TakesThePathOnlyWhereSupportedAndIsThreadInvariant) {

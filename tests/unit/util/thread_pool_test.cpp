@@ -68,5 +68,35 @@ TEST(ThreadPool, UsesMoreThanOneThreadWhenAsked) {
   EXPECT_GT(ids.size(), 1u);
 }
 
+// Decode's pattern: thousands of tiny jobs back to back (workers still spinning), then pauses
+// long enough for them to fall asleep, with oversubscription (more threads than cores) and an
+// exception now and then. Every index must run exactly once in every job.
+TEST(ThreadPool, ManySmallJobsAcrossSpinAndSleep) {
+  for (int threads : {2, 3, 8}) {
+    ThreadPool pool(threads);
+    std::vector<std::atomic<int>> hits(64);
+    for (int round = 0; round < 6; ++round) {
+      for (int job = 0; job < 2000; ++job) {
+        const int64_t n = 1 + job % 64;
+        pool.parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (int64_t i = 0; i < 64; ++i) {
+          ASSERT_EQ(hits[static_cast<size_t>(i)].exchange(0), i < n ? 1 : 0)
+              << threads << " threads, job " << job << ", index " << i;
+        }
+        if (job % 500 == 7) {
+          EXPECT_THROW(pool.parallel_for(0, 16, 1,
+                                         [](int64_t b, int64_t e) {
+                                           if (b <= 5 && 5 < e) throw std::runtime_error("5");
+                                         }),
+                       std::runtime_error);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(round * 20));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lowbit

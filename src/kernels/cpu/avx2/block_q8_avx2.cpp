@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// AVX2 block-int8 products and the block quantizer (block_q8.h). vpmaddubsw multiplies
-// unsigned by signed bytes with saturating 16-bit pair sums: 4-bit codes (<= 15) go in as they
-// are (pairs <= 2 * 15 * 127); 8-bit codes are made signed (code ^ 0x80) and their sign moved
-// onto the activations, maddubs(|c|, sign(q, c)), pairs <= 2 * 128 * 127 < 2^15.
+// AVX2 block quantizer (block_q8.h) and packed block-int8 products (packed_q8.h). vpmaddubsw
+// multiplies unsigned by signed bytes with saturating 16-bit pair sums: 4-bit codes (<= 15) go
+// in as they are (pairs <= 2 * 15 * 127); 8-bit codes are made signed (code ^ 0x80) and their
+// sign moved onto the activations, maddubs(|c|, sign(q, c)), pairs <= 2 * 128 * 127 < 2^15.
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/block_q8.h"
+#include "kernels/cpu/packed_q8.h"
 
 // Every function from here on may use AVX2/FMA/F16C (the file is built with the baseline
 // flags); headers above stay at the baseline ISA so their inline functions are never emitted
@@ -29,22 +30,21 @@ namespace lowbit::kernels::cpu::avx2 {
 namespace {
 
 constexpr int32_t kLanes8Offset = 128;
+// 16 ymm registers: 8 weight vectors, then accumulators for 2 activation rows.
+constexpr int kMaxRows = 2;
 
-__m256i lanes4(const uint8_t* w16, __m256i q) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w16));
-  const __m256i codes =
-      _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes), _mm256_set1_epi8(0x0F));
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, q), _mm256_set1_epi16(1));
+__m256i chunk4(__m256i acc, __m256i codes, __m256i q) {
+  return _mm256_add_epi32(acc,
+                          _mm256_madd_epi16(_mm256_maddubs_epi16(codes, q), _mm256_set1_epi16(1)));
 }
 
-__m256i lanes8(const uint8_t* w32, __m256i q) {
-  const __m256i c = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w32)),
-                                     _mm256_set1_epi8(static_cast<char>(0x80)));
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(q, c)),
-                           _mm256_set1_epi16(1));
+__m256i chunk8(__m256i acc, __m256i codes, __m256i q) {
+  const __m256i c = _mm256_xor_si256(codes, _mm256_set1_epi8(static_cast<char>(0x80)));
+  const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(q, c));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
 }
 
-#include "kernels/cpu/block_q8_tile.h"
+#include "kernels/cpu/packed_q8_tile.h"
 
 // 8 codes: clamp(nearbyint(x * inv), -127, 127) as int32 lanes (rounding in the current mode
 // without raising inexact, as nearbyint).
@@ -96,9 +96,9 @@ void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order,
     }
 }
 
-void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
-                 int64_t ldy) {
-  dot_rows_tiled(w, a, row_begin, row_end, y, ldy);
+void packed_dot_q8(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_end,
+                   float* y, int64_t ldy) {
+  packed_dot(p, a, tile_begin, tile_end, y, ldy);
 }
 
 }  // namespace lowbit::kernels::cpu::avx2

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// AVX-512 VNNI block-int8 products (block_q8.h): 256-bit vpdpbusd multiplies the weight codes
-// as stored (u8) by the activations (s8) and adds groups of 4 into int32 lanes, no saturation;
+// AVX-512 VNNI packed block-int8 products (packed_q8.h): 256-bit vpdpbusd multiplies 4 codes of
+// each of 8 rows (u8) by 4 broadcast activations (s8) into int32 lane per row, no saturation;
 // the codes' offset is removed once per block and 8 rows with the block's code sum.
 #if defined(__x86_64__)
 // GCC 12's AVX-512 intrinsics trip -Wuninitialized inside the header (see int8_gemm_avx512.cpp).
@@ -14,11 +14,12 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "kernels/cpu/block_q8.h"
+#include "kernels/cpu/packed_q8.h"
 
 // Every function from here on may use AVX-512 (the file is built with the baseline flags);
 // headers above stay at the baseline ISA so their inline functions are never emitted with
@@ -37,26 +38,19 @@ namespace lowbit::kernels::cpu::avx512 {
 namespace {
 
 constexpr int32_t kLanes8Offset = 0;
+// 32 ymm registers: 8 weight vectors, then accumulators for 4 activation rows.
+constexpr int kMaxRows = 4;
 
-__m256i lanes4(const uint8_t* w16, __m256i q) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w16));
-  const __m256i codes =
-      _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes), _mm256_set1_epi8(0x0F));
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), codes, q);
-}
+__m256i chunk4(__m256i acc, __m256i codes, __m256i q) { return _mm256_dpbusd_epi32(acc, codes, q); }
+__m256i chunk8(__m256i acc, __m256i codes, __m256i q) { return _mm256_dpbusd_epi32(acc, codes, q); }
 
-__m256i lanes8(const uint8_t* w32, __m256i q) {
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(),
-                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w32)), q);
-}
-
-#include "kernels/cpu/block_q8_tile.h"
+#include "kernels/cpu/packed_q8_tile.h"
 
 }  // namespace
 
-void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
-                 int64_t ldy) {
-  dot_rows_tiled(w, a, row_begin, row_end, y, ldy);
+void packed_dot_q8(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_end,
+                   float* y, int64_t ldy) {
+  packed_dot(p, a, tile_begin, tile_end, y, ldy);
 }
 
 }  // namespace lowbit::kernels::cpu::avx512

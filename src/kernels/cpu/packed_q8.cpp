@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Repacking 4/8-bit integer weights into the 8-row interleaved tiles of packed_q8.h.
+#include "kernels/cpu/packed_q8.h"
+
+#include <mutex>
+
+namespace lowbit::kernels::cpu {
+
+namespace {
+
+// Code of element e of row r (quant_format.h: element 2j is the low nibble of byte j).
+uint8_t code_at(const WeightView& w, int64_t r, int64_t e) {
+  const uint8_t* row = w.row(r);
+  if (w.bits == 8) return row[e];
+  const uint8_t byte = row[e / 2];
+  return e % 2 == 0 ? byte & 0x0F : byte >> 4;
+}
+
+void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
+  for (int64_t j = 0; j < kPackRows; ++j) {
+    const int64_t r = t * kPackRows + j;
+    if (r >= w.rows) break;  // padding rows keep zero codes and scales
+    for (int64_t b = 0; b < p.blocks; ++b) {
+      uint8_t* seg = p.codes.data() + static_cast<size_t>((t * p.blocks + b) * p.segment_bytes());
+      const int64_t e0 = b * kQ8Block;
+      if (p.bits == 8) {
+        for (int64_t c = 0; c < 8; ++c)
+          for (int64_t u = 0; u < 4; ++u) seg[c * 32 + j * 4 + u] = code_at(w, r, e0 + 4 * c + u);
+      } else {
+        for (int64_t c = 0; c < 4; ++c)
+          for (int64_t u = 0; u < 4; ++u)
+            seg[c * 32 + j * 4 + u] = static_cast<uint8_t>(
+                code_at(w, r, e0 + 4 * c + u) | (code_at(w, r, e0 + 16 + 4 * c + u) << 4));
+      }
+    }
+    const float off = static_cast<float>(1 << (w.bits - 1));
+    for (int64_t g = 0; g < p.groups; ++g) {
+      const size_t at = static_cast<size_t>((t * p.groups + g) * kPackRows + j);
+      p.scales[at] = w.scale(r, g);
+      if (!p.symmetric) p.zeros[at] = w.zero(r, g) - off;
+    }
+  }
+}
+
+std::mutex& layout_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
+  auto p = std::make_shared<PackedQ8>();
+  p->bits = w.bits;
+  p->symmetric = w.symmetric;
+  p->rows = w.rows;
+  p->cols = w.cols;
+  p->group_len = w.group_len;
+  p->tiles = (w.rows + kPackRows - 1) / kPackRows;
+  p->blocks = w.cols / kQ8Block;
+  p->groups = w.cols / w.group_len;
+  p->codes.assign(static_cast<size_t>(p->tiles * p->blocks * p->segment_bytes()), 0);
+  p->scales.assign(static_cast<size_t>(p->tiles * p->groups * kPackRows), 0.0f);
+  if (!w.symmetric) p->zeros.assign(p->scales.size(), 0.0f);
+  p->source_codes = w.codes;
+  p->source_scales = w.scales.scales;
+  p->source_zeros = reinterpret_cast<const uint8_t*>(w.zeros);
+  ctx.pool->parallel_for(0, p->tiles, 16, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) pack_tile(w, *p, t);
+  });
+  return p;
+}
+
+const PackedQ8& packed_q8_of(const QuantizedTensor& tensor, const WeightView& w, ExecContext& ctx) {
+  const std::lock_guard<std::mutex> lock(layout_mutex());
+  auto current = std::static_pointer_cast<const PackedQ8>(tensor.kernel_layout);
+  if (!current || current->source_codes != w.codes || current->source_scales != w.scales.scales ||
+      current->source_zeros != reinterpret_cast<const uint8_t*>(w.zeros) ||
+      current->rows != w.rows || current->cols != w.cols || current->bits != w.bits ||
+      current->group_len != w.group_len || current->symmetric != w.symmetric) {
+    current = pack_q8(w, ctx);
+    tensor.kernel_layout = current;
+  }
+  return *current;
+}
+
+PackedDotFn packed_dot_kernel(Isa isa) {
+#if defined(__x86_64__)
+  if (isa >= Isa::avx512) return &avx512::packed_dot_q8;
+  if (isa == Isa::avx2) return &avx2::packed_dot_q8;
+#else
+  (void)isa;
+#endif
+  return nullptr;
+}
+
+}  // namespace lowbit::kernels::cpu

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// The block-int8 products' SIMD layout: 4- and 8-bit integer weights repacked once (on first
+// use) into tiles of 8 rows interleaved 4 codes at a time, so one 32-byte load holds 4 codes of
+// each of 8 rows and vpdpbusd / maddubs against 4 broadcast activation codes leaves row j's
+// partial sum in int32 lane j: whole 8-row blocks need no horizontal reduction. The products
+// equal ref::dot_rows_q8 (block_q8.h) on the original layout bit for bit: the same exact block
+// sums, then the same fused multiply-adds lane by lane.
+//
+// Layout (rows padded to a multiple of 8 with zero codes and zero scales; K % 32 == 0):
+//   codes: tile t (rows 8t..8t+7), block b (elements 32b..32b+31): a segment of
+//     8-bit: 256 bytes, byte [c * 32 + j * 4 + u] = code of row 8t+j, element 32b + 4c + u
+//            (c in 0..7, u in 0..3);
+//     4-bit: 128 bytes, byte [c * 32 + j * 4 + u] = code of element 32b + 4c + u in the low
+//            nibble, of element 32b + 16 + 4c + u in the high one (c in 0..3);
+//     segments in order t * blocks + b.
+//   scales: f32 [tiles][groups][8], row 8t+j's scale of group g at (t * groups + g) * 8 + j.
+//   zeros (asymmetric only): f32 [tiles][groups][8], zero - 2^(bits-1) (exact in f32).
+// Activations for these kernels are quantized in element order (nibble_order false).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu/block_q8.h"
+#include "kernels/cpu/weight_view.h"
+#include "kernels/exec_context.h"
+#include "tensor/quantized_tensor.h"
+
+namespace lowbit::kernels::cpu {
+
+inline constexpr int64_t kPackRows = 8;
+
+struct PackedQ8 {
+  int bits = 4;
+  bool symmetric = true;
+  int64_t rows = 0, cols = 0, group_len = 0;
+  int64_t tiles = 0, blocks = 0, groups = 0;
+  std::vector<uint8_t> codes;
+  std::vector<float> scales;
+  std::vector<float> zeros;
+  // The buffers it was built from (kernels rebuild when a tensor's buffers are others).
+  const uint8_t* source_codes = nullptr;
+  const uint8_t* source_scales = nullptr;
+  const uint8_t* source_zeros = nullptr;
+
+  int64_t segment_bytes() const { return bits == 4 ? 128 : 256; }
+  const uint8_t* segment(int64_t t, int64_t b) const {
+    return codes.data() + static_cast<size_t>((t * blocks + b) * segment_bytes());
+  }
+};
+
+// Repacks `w` (block_q8_supports(w) must hold); tiles in parallel on ctx's pool.
+std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx);
+
+// The packed form of `tensor`, built on first use and kept in tensor.kernel_layout (shared by
+// copies of the tensor, rebuilt when its buffers are others).
+const PackedQ8& packed_q8_of(const QuantizedTensor& tensor, const WeightView& w, ExecContext& ctx);
+
+// y[i * ldy + r] for every activation row i of a (quantized in element order) and the rows r of
+// tiles [tile_begin, tile_end) below p.rows.
+using PackedDotFn = void (*)(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin,
+                             int64_t tile_end, float* y, int64_t ldy);
+
+// The kernel for `isa`; nullptr for Isa::scalar (which runs ref::dot_rows_q8 on the original
+// layout).
+PackedDotFn packed_dot_kernel(Isa isa);
+
+namespace avx2 {
+void packed_dot_q8(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_end,
+                   float* y, int64_t ldy);
+}  // namespace avx2
+namespace avx512 {
+void packed_dot_q8(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_end,
+                   float* y, int64_t ldy);
+}  // namespace avx512
+
+}  // namespace lowbit::kernels::cpu

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// The SIMD loop of the packed block-int8 products (packed_q8.h), shared by the AVX2 and AVX-512
+// files: each includes this inside its own namespace, after its target pragma, having defined
+//   __m256i chunk4(__m256i acc, __m256i codes, __m256i q)  acc + per lane sum of 4 products of
+//                                                          unsigned codes (<= 15) and q
+//   __m256i chunk8(__m256i acc, __m256i codes, __m256i q)  the same for 8-bit codes, each taken
+//                                                          as code - kLanes8Offset
+//   constexpr int32_t kLanes8Offset
+//   constexpr int kMaxRows                                  activation rows per register tile
+// No include guard and no includes: it is a piece of those files, compiled once per ISA.
+
+// Activation rows [i0, i0 + kRows) x rows of tile t: lane j of every vector is row 8t + j, so
+// each step of the definition (block_q8.h) runs lane by lane with the reference's rounding.
+template <int kBits, int kRows>
+void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float* y, int64_t ldy) {
+  constexpr int32_t kOff = 1 << (kBits - 1);
+  // What the lanes still carry of the offset, removed with the activation block's code sum.
+  constexpr int32_t kResidual = kBits == 4 ? kOff : kOff - kLanes8Offset;
+  const int64_t blocks = p.blocks, groups = p.groups, per_group = p.group_len / kQ8Block;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[kRows];
+  for (int i = 0; i < kRows; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m256 gacc[kRows];
+    for (int i = 0; i < kRows; ++i) gacc[i] = _mm256_setzero_ps();
+    for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
+      const uint8_t* seg = p.segment(t, b);
+      __m256i w[8];
+      if constexpr (kBits == 8) {
+        for (int c = 0; c < 8; ++c)
+          w[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
+      } else {
+        for (int c = 0; c < 4; ++c) {
+          const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
+          w[c] = _mm256_and_si256(raw, low4);
+          w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+        }
+      }
+      for (int i = 0; i < kRows; ++i) {
+        const int8_t* q = a.q + (i0 + i) * a.k + b * kQ8Block;
+        __m256i s = _mm256_setzero_si256();
+        for (int c = 0; c < 8; ++c) {
+          int32_t four;
+          std::memcpy(&four, q + 4 * c, 4);
+          const __m256i qb = _mm256_set1_epi32(four);
+          if constexpr (kBits == 8) {
+            s = chunk8(s, w[c], qb);
+          } else {
+            s = chunk4(s, w[c], qb);
+          }
+        }
+        if constexpr (kResidual != 0)
+          s = _mm256_sub_epi32(s, _mm256_set1_epi32(kResidual * a.sums[(i0 + i) * blocks + b]));
+        gacc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(a.d[(i0 + i) * blocks + b]),
+                                  gacc[i]);
+      }
+    }
+    const size_t at = static_cast<size_t>((t * groups + g) * kPackRows);
+    if (!p.symmetric) {
+      const __m256 zeros = _mm256_loadu_ps(p.zeros.data() + at);
+      for (int i = 0; i < kRows; ++i)
+        gacc[i] =
+            _mm256_fnmadd_ps(zeros, _mm256_set1_ps(a.zero_terms[(i0 + i) * groups + g]), gacc[i]);
+    }
+    const __m256 scales = _mm256_loadu_ps(p.scales.data() + at);
+    for (int i = 0; i < kRows; ++i) acc[i] = _mm256_fmadd_ps(scales, gacc[i], acc[i]);
+  }
+  const int64_t valid = std::min<int64_t>(kPackRows, p.rows - t * kPackRows);
+  for (int i = 0; i < kRows; ++i) {
+    float* out = y + (i0 + i) * ldy + t * kPackRows;
+    if (valid == kPackRows) {
+      _mm256_storeu_ps(out, acc[i]);
+    } else {
+      alignas(32) float lanes[kPackRows];
+      _mm256_store_ps(lanes, acc[i]);
+      std::memcpy(out, lanes, static_cast<size_t>(valid) * sizeof(float));
+    }
+  }
+}
+
+template <int kBits>
+void tiles(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_end, float* y,
+           int64_t ldy) {
+  for (int64_t t = tile_begin; t < tile_end; ++t) {
+    int64_t i = 0;
+    for (; i + kMaxRows <= a.m; i += kMaxRows) tile_rows<kBits, kMaxRows>(p, a, t, i, y, ldy);
+    for (; i < a.m; ++i) tile_rows<kBits, 1>(p, a, t, i, y, ldy);
+  }
+}
+
+// The table entry.
+inline void packed_dot(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_end,
+                       float* y, int64_t ldy) {
+  if (p.bits == 4) {
+    tiles<4>(p, a, tile_begin, tile_end, y, ldy);
+  } else {
+    tiles<8>(p, a, tile_begin, tile_end, y, ldy);
+  }
+}
