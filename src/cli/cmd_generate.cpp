@@ -54,12 +54,12 @@ int run_generate(const GenerateArgs& a) {
                " exceeds the model's context of ", c.max_seq_len);
   model::KvCache cache = model->make_cache(total, kv);
   model::Sampler sampler(a.temperature, a.seed);
-  std::vector<float> logits(static_cast<size_t>(prompt.size()) * static_cast<size_t>(c.vocab_size));
+  std::vector<float> logits(static_cast<size_t>(c.vocab_size));
 
   Timer timer;
-  model->forward(prompt, 0, cache, logits.data(), ctx);
+  model->forward(prompt, 0, cache, logits.data(), ctx, nullptr, model::LlamaModel::Logits::last);
   const double prefill_seconds = timer.seconds();
-  float* last = &logits[(prompt.size() - 1) * static_cast<size_t>(c.vocab_size)];
+  float* last = logits.data();
   std::vector<int32_t> generated;
   std::string text;
   int32_t prev = prompt.back();

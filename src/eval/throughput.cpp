@@ -23,7 +23,8 @@ double run_once(const model::LlamaModel& m, const ThroughputTest& test,
                 std::vector<float>& logits, kernels::ExecContext& ctx) {
   Timer timer;
   if (test.n_prompt > 0) {
-    m.forward(tokens, 0, cache, logits.data(), ctx);
+    // As llama-bench: the prompt's logits are the last position's.
+    m.forward(tokens, 0, cache, logits.data(), ctx, nullptr, model::LlamaModel::Logits::last);
     return static_cast<double>(test.n_prompt) / timer.seconds();
   }
   for (int64_t i = 0; i < test.n_gen; ++i)
@@ -47,7 +48,7 @@ ThroughputResult run_throughput(const model::LlamaModel& m, const ThroughputTest
   for (int64_t i = 0; i < n; ++i)
     tokens[static_cast<size_t>(i)] = static_cast<int32_t>((1 + i * 7919) % c.vocab_size);
   model::KvCache cache = m.make_cache(n, kv);
-  std::vector<float> logits(static_cast<size_t>((test.n_prompt > 0 ? n : 1) * c.vocab_size));
+  std::vector<float> logits(static_cast<size_t>(c.vocab_size));
   run_once(m, test, tokens, cache, logits, ctx);  // warm-up: pages, caches, thread start
   ThroughputResult r;
   for (int i = 0; i < repetitions; ++i)

@@ -52,7 +52,7 @@ void linear_block_q8(const float* x, int64_t m, const QuantizedTensor& tensor,
   }
   cpu::Q8Rows a{q_data, d_data, sums_data, nullptr, m, k};
   if (!w.symmetric) {
-    zero_terms.resize(static_cast<size_t>(m * (k / w.group_len)));
+    zero_terms.resize(static_cast<size_t>(m * w.groups));
     cpu::q8_zero_terms(d_data, sums_data, m, k, w.group_len, zero_terms.data());
     a.zero_terms = zero_terms.data();
   }

@@ -20,8 +20,8 @@ KvCache LlamaModel::make_cache(int64_t max_positions, const kernels::KvFormat& f
 }
 
 void LlamaModel::forward(std::span<const int32_t> tokens, int64_t start_pos, KvCache& cache,
-                         float* logits, kernels::ExecContext& ctx,
-                         const LinearObserver* observer) const {
+                         float* logits, kernels::ExecContext& ctx, const LinearObserver* observer,
+                         Logits which) const {
   const LlamaConfig& c = config_;
   const auto n = static_cast<int64_t>(tokens.size());
   LB_CHECK(n > 0, "forward: no tokens");
@@ -41,10 +41,11 @@ void LlamaModel::forward(std::span<const int32_t> tokens, int64_t start_pos, KvC
               cache, scratch_, ctx, observer);
   if (logits == nullptr) return;
   float* xn = scratch_.xn.data();
-  for (int64_t t = 0; t < n; ++t)
+  const int64_t first = which == Logits::last ? n - 1 : 0;
+  for (int64_t t = first; t < n; ++t)
     kernels::rms_norm(&x_[t * c.dim], weights_.final_norm.data(), c.dim,
-                      static_cast<float>(c.norm_eps), &xn[t * c.dim]);
-  kernels::linear(xn, n, weights_.lm_head, nullptr, logits, ctx);
+                      static_cast<float>(c.norm_eps), &xn[(t - first) * c.dim]);
+  kernels::linear(xn, n - first, weights_.lm_head, nullptr, logits, ctx);
 }
 
 }  // namespace lowbit::model

@@ -26,13 +26,19 @@ class LlamaModel {
   // A KV cache for up to `max_positions` positions in `format` (f32 by default).
   KvCache make_cache(int64_t max_positions, const kernels::KvFormat& format = {}) const;
 
+  // Which positions get logits: every one (perplexity) or the last (generation: the head is a
+  // large share of a short prompt's work).
+  enum class Logits { all, last };
+
   // Runs tokens[0..T) at positions start_pos..start_pos+T-1 (earlier positions must already
-  // be in `cache`), and writes logits[T, vocab] (row t predicts the token after tokens[t]).
-  // Throws on a token id outside the vocabulary or a position beyond the cache. logits may be
-  // null (no head: only the cache and the observer's view are wanted); `observer` sees every
-  // linear group's input rows (model/block_forward.h).
+  // be in `cache`), and writes logits[T, vocab] (row t predicts the token after tokens[t]), or
+  // with Logits::last only the last row, logits[vocab]. Throws on a token id outside the
+  // vocabulary or a position beyond the cache. logits may be null (no head: only the cache and
+  // the observer's view are wanted); `observer` sees every linear group's input rows
+  // (model/block_forward.h).
   void forward(std::span<const int32_t> tokens, int64_t start_pos, KvCache& cache, float* logits,
-               kernels::ExecContext& ctx, const LinearObserver* observer = nullptr) const;
+               kernels::ExecContext& ctx, const LinearObserver* observer = nullptr,
+               Logits which = Logits::all) const;
 
  private:
   LlamaConfig config_;

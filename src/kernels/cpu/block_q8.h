@@ -5,9 +5,10 @@
 // weight codes meets it in an exact integer dot product; floats appear once per block. This
 // header defines the quantizer and the product; packed_q8.h has the SIMD layout and kernels.
 //
-// Weights: affine_int with 4 or 8 bits, groups a multiple of 32 that tile the row exactly
-// (block_q8_supports), codes as stored (quant_format.h: a 4-bit block is 16 bytes, element 2j
-// the low nibble of byte j, so a split into [low | high nibbles] is [even | odd elements]).
+// Weights: affine_int with 4 or 8 bits, rows and groups a multiple of 32 long (the last group of
+// a row may be shorter; block_q8_supports), codes as stored (quant_format.h: a 4-bit block is 16
+// bytes, element 2j the low nibble of byte j, so a split into [low | high nibbles] is [even | odd
+// elements]).
 //
 // Activations (quantize_blocks_q8): for each block of 32 values of a row, d = max|x| / 127 (f32),
 // inv = 1 / d (0 when d is 0), q = clamp(nearbyint(x * inv), -127, 127); sums[b] = the block's
@@ -18,7 +19,7 @@
 // The product (the definition every path equals bit for bit; fmaf is one rounding):
 //   off = 2^(bits-1)
 //   acc = 0
-//   for each weight group g of row r:
+//   for each weight group g of row r (its blocks: those of the group's elements):
 //     gacc = 0
 //     for each block b of g: isum = sum_j (code_j - off) * q_j      (exact int32)
 //                            gacc = fmaf(float(isum), d_b, gacc)
@@ -52,7 +53,8 @@ struct Q8Rows {
   int64_t blocks() const { return k / kQ8Block; }
 };
 
-// zero_terms for a weight of `group_len` (a multiple of 32): out[i * groups + g].
+// zero_terms for a weight of `group_len` (a multiple of 32): out[i * groups + g], groups =
+// ceil(k / group_len).
 void q8_zero_terms(const float* d, const int32_t* sums, int64_t m, int64_t k, int64_t group_len,
                    float* out);
 

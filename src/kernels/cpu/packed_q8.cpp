@@ -58,7 +58,7 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   p->group_len = w.group_len;
   p->tiles = (w.rows + kPackRows - 1) / kPackRows;
   p->blocks = w.cols / kQ8Block;
-  p->groups = w.cols / w.group_len;
+  p->groups = w.groups;
   p->codes.assign(static_cast<size_t>(p->tiles * p->blocks * p->segment_bytes()), 0);
   p->scales.assign(static_cast<size_t>(p->tiles * p->groups * kPackRows), 0.0f);
   if (!w.symmetric) p->zeros.assign(p->scales.size(), 0.0f);

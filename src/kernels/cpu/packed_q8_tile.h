@@ -23,7 +23,8 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
   for (int64_t g = 0; g < groups; ++g) {
     __m256 gacc[kRows];
     for (int i = 0; i < kRows; ++i) gacc[i] = _mm256_setzero_ps();
-    for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
+    const int64_t b_end = std::min(blocks, (g + 1) * per_group);
+    for (int64_t b = g * per_group; b < b_end; ++b) {
       const uint8_t* seg = p.segment(t, b);
       __m256i w[8];
       if constexpr (kBits == 8) {

@@ -9,7 +9,9 @@
 #include <cmath>
 
 #include "ptq/model_loader.h"
+#include "ptq/quantize_model.h"
 #include "ptq/synthetic_model.h"
+#include "quant/scheme.h"
 #include "util/error.h"
 
 namespace lowbit::model {
@@ -99,6 +101,70 @@ TEST(LlamaModel, MissingTensorIsNamed) {
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("model.layers.1.mlp.up_proj.weight"), std::string::npos);
   }
+}
+
+// Logits::last writes the last position's row only: the same values as the full run's last row.
+TEST(LlamaModel, LastLogitsEqualTheFullRunsLastRow) {
+  const ptq::SyntheticModel s = ptq::make_synthetic_model(ptq::synthetic_preset("tiny"));
+  auto m = ptq::build_model(s.config, s.tensors);
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 21; ++i) tokens.push_back((i * 37 + 3) % 512);
+  const auto all = run(*m, tokens, 2, false);
+  kernels::ExecContext ctx(2);
+  KvCache cache = m->make_cache(static_cast<int64_t>(tokens.size()));
+  const auto vocab = static_cast<size_t>(m->config().vocab_size);
+  std::vector<float> last(vocab);
+  m->forward(tokens, 0, cache, last.data(), ctx, nullptr, LlamaModel::Logits::last);
+  // One row goes through the head's decode kernel, many through its tiled product: the same
+  // sums in another order.
+  float scale = 0;
+  for (float v : all) scale = std::max(scale, std::abs(v));
+  for (size_t j = 0; j < vocab; ++j)
+    ASSERT_NEAR(last[j], all[(tokens.size() - 1) * vocab + j], 1e-4 * scale) << j;
+}
+
+// With int8 activation blocks (a w4g32 model: every linear takes that path), prefill and
+// decode agree up to attention's f32 summation order, and threads change no bit.
+TEST(LlamaModel, Int8ActivationsPrefillMatchesDecodeAndThreadCount) {
+  const ptq::SyntheticModel s = ptq::make_synthetic_model(ptq::synthetic_preset("tiny"));
+  ModelSource source;
+  source.config = s.config;
+  source.tensors = s.tensors;
+  source.format = "hf";
+  kernels::ExecContext qctx(1);
+  const ptq::QuantizedModel q = ptq::quantize_model(source, quant::find_scheme("w4g32"), qctx);
+  auto m = ptq::build_model(s.config, q.tensors);
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 19; ++i) tokens.push_back((i * 53 + 11) % 512);
+  auto run_int8 = [&](int threads, bool one_by_one) {
+    kernels::ExecContext ctx(threads);
+    ctx.int8_activations = true;
+    KvCache cache = m->make_cache(static_cast<int64_t>(tokens.size()));
+    const auto vocab = static_cast<size_t>(m->config().vocab_size);
+    std::vector<float> logits(tokens.size() * vocab);
+    if (!one_by_one) {
+      m->forward(tokens, 0, cache, logits.data(), ctx);
+    } else {
+      for (size_t t = 0; t < tokens.size(); ++t)
+        m->forward(std::span(&tokens[t], 1), static_cast<int64_t>(t), cache, &logits[t * vocab],
+                   ctx);
+    }
+    return logits;
+  };
+  const auto batch = run_int8(1, false);
+  const auto step = run_int8(1, true);
+  const auto f32 = run(*m, tokens, 1, false);
+  float scale = 0;
+  for (float v : f32) scale = std::max(scale, std::abs(v));
+  double moved = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_NEAR(batch[i], step[i], 1e-3 * scale) << i;
+    moved = std::max(moved, static_cast<double>(std::abs(batch[i] - f32[i])));
+  }
+  EXPECT_GT(moved, 0.0);  // the int8 path really ran
+  EXPECT_LT(moved, 0.1 * scale);
+  EXPECT_EQ(run_int8(3, false), batch);
+  EXPECT_EQ(run_int8(2, true), step);
 }
 
 }  // namespace

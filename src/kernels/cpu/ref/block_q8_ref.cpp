@@ -49,7 +49,7 @@ void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order,
 void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
                  int64_t ldy) {
   const int64_t blocks = a.blocks(), per_group = w.group_len / kQ8Block;
-  const int64_t groups = blocks / per_group;
+  const int64_t groups = (blocks + per_group - 1) / per_group;
   const int32_t off = 1 << (w.bits - 1);
   const bool nibble_order = w.bits == 4;
   for (int64_t i = 0; i < a.m; ++i) {
@@ -59,7 +59,7 @@ void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_
       float acc = 0.0f;
       for (int64_t g = 0; g < groups; ++g) {
         float gacc = 0.0f;
-        for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
+        for (int64_t b = g * per_group; b < std::min(blocks, (g + 1) * per_group); ++b) {
           int32_t isum = 0;
           for (int64_t e = 0; e < kQ8Block; ++e) {
             const int64_t at = b * kQ8Block + e;
