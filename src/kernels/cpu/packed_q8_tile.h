@@ -18,6 +18,7 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
   constexpr int32_t kResidual = kBits == 4 ? kOff : kOff - kLanes8Offset;
   const int64_t blocks = p.blocks, groups = p.groups, per_group = p.group_len / kQ8Block;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
+  constexpr int kChains = kRows == 1 ? 4 : 2;
   __m256 acc[kRows];
   for (int i = 0; i < kRows; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
@@ -39,17 +40,22 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
       }
       for (int i = 0; i < kRows; ++i) {
         const int8_t* q = a.q + (i0 + i) * a.k + b * kQ8Block;
-        __m256i s = _mm256_setzero_si256();
+        // Independent sums (exact, so their order is free): a single chain of 8 dependent
+        // dot-product instructions would leave the units idle for their latency.
+        __m256i part[kChains];
+        for (int h = 0; h < kChains; ++h) part[h] = _mm256_setzero_si256();
         for (int c = 0; c < 8; ++c) {
           int32_t four;
           std::memcpy(&four, q + 4 * c, 4);
           const __m256i qb = _mm256_set1_epi32(four);
           if constexpr (kBits == 8) {
-            s = chunk8(s, w[c], qb);
+            part[c % kChains] = chunk8(part[c % kChains], w[c], qb);
           } else {
-            s = chunk4(s, w[c], qb);
+            part[c % kChains] = chunk4(part[c % kChains], w[c], qb);
           }
         }
+        __m256i s = part[0];
+        for (int h = 1; h < kChains; ++h) s = _mm256_add_epi32(s, part[h]);
         if constexpr (kResidual != 0)
           s = _mm256_sub_epi32(s, _mm256_set1_epi32(kResidual * a.sums[(i0 + i) * blocks + b]));
         gacc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(a.d[(i0 + i) * blocks + b]),

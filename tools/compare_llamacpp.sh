@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# lowbit against llama.cpp on the same TinyLlama-1.1B-shaped model, same machine, same run
+# (issue 11): decode (tg) and prefill (pp) tokens/s at 1 and 2 threads for each pair
+#   lowbit f16 / F16, w8 / Q8_0, q4_0 / Q4_0, w4g128 / Q4_K_M
+# and the ratios, plus the machine's streaming read bandwidth and what each decode reads.
+# llama.cpp's tools are built from the llama-cpp-python source package on PyPI by
+# ../shared/tools/llamacpp-peer.sh (cached outside the repo); the model is the random-weight F16
+# GGUF of ../shared/tools/make_tinyllama_gguf.py; lowbit quantizes it in memory (--scheme).
+# Not part of CI (tens of minutes; needs ~6 GB of disk).
+# Usage: bash tools/compare_llamacpp.sh [build-dir] [work-dir]   (env: P=128 N=64 R=3 T=1,2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(realpath "${1:-build}")
+work=${2:-$HOME/.cache/lowbit-compare}
+P=${P:-128}
+N=${N:-64}
+R=${R:-3}
+T=${T:-1,2}
+lowbit=$build/src/lowbit
+shared=${LOWBIT_SHARED_DIR:-../shared}
+mkdir -p "$work"
+peer=$(bash "$shared/tools/llamacpp-peer.sh")
+gguf_py=$(dirname "$peer")/../src/vendor/llama.cpp/gguf-py
+f16=$work/tinyllama-f16.gguf
+[ -f "$f16" ] || PYTHONPATH=$gguf_py python3 "$shared/tools/make_tinyllama_gguf.py" "$f16" >&2
+for t in Q8_0 Q4_0 Q4_K_M; do
+  [ -f "$work/tinyllama-$t.gguf" ] ||
+    "$peer/llama-quantize" "$f16" "$work/tinyllama-$t.gguf" "$t" >"$work/quantize-$t.log" 2>&1
+done
+g++ -O3 -march=native -std=c++17 -pthread tools/read_bandwidth.cpp -o "$work/read_bandwidth"
+bw1=$("$work/read_bandwidth" 1)
+bw2=$("$work/read_bandwidth" 2)
+
+run_pair() {  # lowbit scheme, llama.cpp type
+  local scheme=$1 type=$2 file=$work/tinyllama-$2.gguf
+  [ "$type" = F16 ] && file=$f16
+  "$peer/llama-bench" -m "$file" -p "$P" -n "$N" -t "$T" -r "$R" -o json \
+    >"$work/llama-$type.json" 2>"$work/llama-$type.log"
+  local args=()
+  [ "$scheme" != f16 ] && args=(--scheme "$scheme")
+  "$lowbit" bench -m "$f16" "${args[@]}" -p "$P" -n "$N" -t "$T" -r "$R" -o json \
+    >"$work/lowbit-$scheme.json" 2>"$work/lowbit-$scheme.log"
+}
+pairs=("f16 F16" "w8 Q8_0" "q4_0 Q4_0" "w4g128 Q4_K_M")
+for pair in "${pairs[@]}"; do
+  echo "running $pair" >&2
+  run_pair $pair
+done
+
+python3 - "$work" "$bw1" "$bw2" "${pairs[@]}" <<'PY'
+import json, sys
+work, bw1, bw2, pairs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+bw = {1: bw1, 2: bw2}
+def rows(path):
+    return {(r["n_threads"], "pp" if r["n_prompt"] > 0 else "tg"): r for r in json.load(open(path))}
+print(f"streaming read bandwidth: {bw1:.1f} GB/s (1 thread), {bw2:.1f} GB/s (2 threads)\n")
+print("| lowbit / llama.cpp | threads | lowbit tg t/s | llama.cpp tg t/s | tg ratio "
+      "| lowbit decode GB/s (% of read bw) | lowbit pp t/s | llama.cpp pp t/s | pp ratio |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for pair in pairs:
+    scheme, t = pair.split()
+    lb, lc = rows(f"{work}/lowbit-{scheme}.json"), rows(f"{work}/llama-{t}.json")
+    for th in sorted({k[0] for k in lb}):
+        ltg, ctg = lb.get((th, "tg")), lc.get((th, "tg"))
+        lpp, cpp = lb.get((th, "pp")), lc.get((th, "pp"))
+        gbs = ltg.get("gb_per_s", 0) if ltg else 0
+        print(f"| {scheme} / {t} | {th} | {ltg['avg_ts']:.1f} | {ctg['avg_ts']:.1f} | "
+              f"{ltg['avg_ts'] / ctg['avg_ts']:.2f} | {gbs:.1f} ({100 * gbs / bw[th]:.0f}%) | "
+              f"{lpp['avg_ts']:.1f} | {cpp['avg_ts']:.1f} | {lpp['avg_ts'] / cpp['avg_ts']:.2f} |")
+PY
