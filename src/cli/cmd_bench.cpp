@@ -23,6 +23,7 @@ namespace {
 struct BenchArgs {
   std::string model;
   SchemeOptions scheme;
+  TargetOptions targets;
   KvCacheFlags kv;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
@@ -45,20 +46,19 @@ int run_bench(const BenchArgs& a) {
   LB_CHECK_ARG(a.n_prompt > 0 || a.n_gen > 0, "-p 0 and -n 0: nothing to run");
   const bool json = a.json || a.output == "json";
   const kernels::KvFormat kv = kv_format_of(a.kv);
-  const auto scheme = resolve_scheme(a.scheme);
+  const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(ModelOptions{a.model, "", 0}, /*load_tokenizer=*/false);
   TensorMap tensors = source.tensors;
   std::string scheme_name = "as stored";
-  if (scheme) {
-    LB_CHECK_ARG(!ptq::needs_calibration(ptq::QuantizeOptions{*scheme, {}, {}}), "--scheme ",
-                 scheme->name,
+  if (!quantize.empty()) {
+    LB_CHECK_ARG(!ptq::needs_calibration(quantize), "--scheme ", quantize.name(),
                  " needs calibration: write it with `lowbit quantize --calib FILE` and bench the "
                  "checkpoint");
-    check_requantize(source, a.scheme);
+    if (quantize.linear) check_requantize(source, a.scheme);
     kernels::ExecContext qctx(0);
-    tensors = ptq::quantize_model(source, *scheme, qctx).tensors;
-    scheme_name = scheme->name;
-    log_info("bench: quantized with ", scheme->name);
+    tensors = ptq::quantize_model(source, quantize, qctx).tensors;
+    scheme_name = quantize.name();
+    log_info("bench: quantized with ", scheme_name);
   }
   auto model = ptq::build_model(source.config, tensors);
   const model::LlamaConfig& c = model->config();
@@ -139,6 +139,7 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<BenchArgs>();
   cmd->add_option("-m,--model", a->model, "Model file or directory")->required();
   add_scheme_options(cmd, a->scheme);
+  add_target_options(cmd, a->targets);
   add_kv_cache_flags(cmd, a->kv, /*memory=*/false);
   add_matmul_option(cmd, a->matmul);
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens of the pp test (0: none)")
