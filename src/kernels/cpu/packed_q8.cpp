@@ -2,6 +2,7 @@
 // Repacking 4/8-bit integer weights into the 8-row interleaved tiles of packed_q8.h.
 #include "kernels/cpu/packed_q8.h"
 
+#include <cstring>
 #include <mutex>
 
 namespace lowbit::kernels::cpu {
@@ -36,8 +37,13 @@ void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
     const float off = static_cast<float>(1 << (w.bits - 1));
     for (int64_t g = 0; g < p.groups; ++g) {
       const size_t at = static_cast<size_t>((t * p.groups + g) * kPackRows + j);
-      p.scales[at] = w.scale(r, g);
-      if (!p.symmetric) p.zeros[at] = w.zero(r, g) - off;
+      if (p.half) {
+        std::memcpy(&p.scales16[at], w.scales.entry(w.entry_index(r, g)), sizeof(uint16_t));
+        if (!p.symmetric) std::memcpy(&p.zeros16[at], w.zeros + w.entry_index(r, g), 2);
+      } else {
+        p.scales[at] = w.scale(r, g);
+        if (!p.symmetric) p.zeros[at] = w.zero(r, g) - off;
+      }
     }
   }
 }
@@ -60,8 +66,15 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   p->blocks = w.cols / kQ8Block;
   p->groups = w.groups;
   p->codes.assign(static_cast<size_t>(p->tiles * p->blocks * p->segment_bytes()), 0);
-  p->scales.assign(static_cast<size_t>(p->tiles * p->groups * kPackRows), 0.0f);
-  if (!w.symmetric) p->zeros.assign(p->scales.size(), 0.0f);
+  p->half = w.scales.encoding == ScaleEncoding::f16;
+  const auto params = static_cast<size_t>(p->tiles * p->groups * kPackRows);
+  if (p->half) {
+    p->scales16.assign(params, 0);
+    if (!w.symmetric) p->zeros16.assign(params, 0);
+  } else {
+    p->scales.assign(params, 0.0f);
+    if (!w.symmetric) p->zeros.assign(params, 0.0f);
+  }
   p->source_codes = w.codes;
   p->source_scales = w.scales.scales;
   p->source_zeros = reinterpret_cast<const uint8_t*>(w.zeros);

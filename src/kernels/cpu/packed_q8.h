@@ -13,8 +13,11 @@
 //     4-bit: 128 bytes, byte [c * 32 + j * 4 + u] = code of element 32b + 4c + u in the low
 //            nibble, of element 32b + 16 + 4c + u in the high one (c in 0..3);
 //     segments in order t * blocks + b.
-//   scales: f32 [tiles][groups][8], row 8t+j's scale of group g at (t * groups + g) * 8 + j.
-//   zeros (asymmetric only): f32 [tiles][groups][8], zero - 2^(bits-1) (exact in f32).
+//   scales: [tiles][groups][8], row 8t+j's scale of group g at (t * groups + g) * 8 + j; the
+//     stored f16 bits when the tensor's scales are f16 (half; decode reads as many scale bytes
+//     as the source has), else f32.
+//   zeros (asymmetric only): the same shape; when half the stored f16 zero-point bits (the kernel
+//     subtracts 2^(bits-1) in f32, exactly), else zero - 2^(bits-1) in f32 (exact).
 // Activations for these kernels are quantized in element order (nibble_order false).
 #pragma once
 
@@ -37,8 +40,11 @@ struct PackedQ8 {
   int64_t rows = 0, cols = 0, group_len = 0;
   int64_t tiles = 0, blocks = 0, groups = 0;
   std::vector<uint8_t> codes;
-  std::vector<float> scales;
+  bool half = false;
+  std::vector<float> scales;  // not half
   std::vector<float> zeros;
+  std::vector<uint16_t> scales16;  // half
+  std::vector<uint16_t> zeros16;
   // The buffers it was built from (kernels rebuild when a tensor's buffers are others).
   const uint8_t* source_codes = nullptr;
   const uint8_t* source_scales = nullptr;

@@ -9,6 +9,14 @@
 //   constexpr int kMaxRows                                  activation rows per register tile
 // No include guard and no includes: it is a piece of those files, compiled once per ISA.
 
+// Eight scales or zeros of a tile's group as f32 (f16 widening is exact).
+inline __m256 params8(bool half, const std::vector<float>& f32, const std::vector<uint16_t>& f16,
+                      size_t at) {
+  if (half)
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f16.data() + at)));
+  return _mm256_loadu_ps(f32.data() + at);
+}
+
 // Activation rows [i0, i0 + kRows) x rows of tile t: lane j of every vector is row 8t + j, so
 // each step of the definition (block_q8.h) runs lane by lane with the reference's rounding.
 template <int kBits, int kRows>
@@ -64,12 +72,14 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
     }
     const size_t at = static_cast<size_t>((t * groups + g) * kPackRows);
     if (!p.symmetric) {
-      const __m256 zeros = _mm256_loadu_ps(p.zeros.data() + at);
+      const __m256 zeros = p.half ? _mm256_sub_ps(params8(true, p.zeros, p.zeros16, at),
+                                                  _mm256_set1_ps(static_cast<float>(kOff)))
+                                  : params8(false, p.zeros, p.zeros16, at);
       for (int i = 0; i < kRows; ++i)
         gacc[i] =
             _mm256_fnmadd_ps(zeros, _mm256_set1_ps(a.zero_terms[(i0 + i) * groups + g]), gacc[i]);
     }
-    const __m256 scales = _mm256_loadu_ps(p.scales.data() + at);
+    const __m256 scales = params8(p.half, p.scales, p.scales16, at);
     for (int i = 0; i < kRows; ++i) acc[i] = _mm256_fmadd_ps(scales, gacc[i], acc[i]);
   }
   const int64_t valid = std::min<int64_t>(kPackRows, p.rows - t * kPackRows);

@@ -29,6 +29,7 @@ TEST(BenchCli, RowsPerTestAndThreadCountWithLlamaBenchKeys) {
     EXPECT_GT(row["avg_ts"].get<double>(), 0.0);
     EXPECT_GE(row["stddev_ts"].get<double>(), 0.0);
     EXPECT_EQ(row["type_k"], "int8");
+    EXPECT_EQ(row["matmul"], "int8");  // bench's default
     EXPECT_EQ(row["model_n_params"], 260032);
     EXPECT_GT(row["peak_rss_bytes"].get<double>(), 0.0);
     EXPECT_EQ(row.contains("bytes_per_token"), i % 2 == 1);
@@ -43,6 +44,15 @@ TEST(BenchCli, RowsPerTestAndThreadCountWithLlamaBenchKeys) {
   ASSERT_EQ(md.exit_code, 0) << md.err;
   EXPECT_NE(md.out.find("| pp32 |"), std::string::npos) << md.out;
   EXPECT_NE(md.out.find("| tg8 |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("| int8 |"), std::string::npos) << md.out;
+  // --matmul f32 and --head: named in the row.
+  const CommandResult f32 = run_lowbit("bench -m " + bin.string() +
+                                       " --scheme w8 --head q8_0 -p 32 -n 0 -t 1 -r 1 --matmul f32 "
+                                       "-o json");
+  ASSERT_EQ(f32.exit_code, 0) << f32.err;
+  const auto f32_rows = nlohmann::json::parse(f32.out);
+  EXPECT_EQ(f32_rows[0]["matmul"], "f32");
+  EXPECT_EQ(f32_rows[0]["scheme"], "w8 head=q8_0");
 }
 
 TEST(BenchCli, BadFlagsAreRefused) {
@@ -53,6 +63,7 @@ TEST(BenchCli, BadFlagsAreRefused) {
   expect_one_line_error(run_lowbit(base + " -p 4096 -n 0"), 2, "context");
   expect_one_line_error(run_lowbit(base + " --kv-cache-dtype int3"), 2, "--kv-cache-dtype");
   expect_one_line_error(run_lowbit(base + " --scheme gptq-w4g32"), 2, "lowbit quantize --calib");
+  expect_one_line_error(run_lowbit(base + " --matmul int4"), 2, "--matmul");
 }
 
 }  // namespace
