@@ -114,7 +114,8 @@ int run_bench(const BenchArgs& a) {
     return 0;
   }
   std::printf(
-      "| model | scheme | matmul | size | threads | kv | test | t/s | bytes/token | GB/s | peak RSS "
+      "| model | scheme | matmul | size | threads | kv | test | t/s | bytes/token | GB/s | peak "
+      "RSS "
       "|\n");
   std::printf("|---|---|---|---:|---:|---|---|---:|---:|---:|---:|\n");
   for (const auto& row : rows) {
@@ -122,8 +123,7 @@ int run_bench(const BenchArgs& a) {
     std::printf("| %s | %s | %s | %s | %d | %s | %s | %.2f ± %.2f | %s | %s | %s |\n",
                 std::filesystem::path(a.model).filename().string().c_str(),
                 row["scheme"].get<std::string>().c_str(), a.matmul.c_str(),
-                human_bytes(weight_bytes).c_str(),
-                row["n_threads"].get<int>(), a.kv.dtype.c_str(),
+                human_bytes(weight_bytes).c_str(), row["n_threads"].get<int>(), a.kv.dtype.c_str(),
                 row["test"].get<std::string>().c_str(), row["avg_ts"].get<double>(),
                 row["stddev_ts"].get<double>(),
                 decode ? human_bytes(row["bytes_per_token"].get<double>()).c_str() : "",
