@@ -7,6 +7,8 @@
 //                                                          as code - kLanes8Offset
 //   constexpr int32_t kLanes8Offset
 //   constexpr int kMaxRows                                  activation rows per register tile
+//   constexpr bool kHighNibbleInPlace                      chunk4 takes codes up to 240 (a
+//                                                          4-bit block's high nibbles unshifted)
 // No include guard and no includes: it is a piece of those files, compiled once per ISA.
 
 // Eight scales or zeros of a tile's group as f32 (f16 widening is exact).
@@ -43,27 +45,39 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
         for (int c = 0; c < 4; ++c) {
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
           w[c] = _mm256_and_si256(raw, low4);
-          w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+          // High nibbles left in place (16 x code) where the product takes bytes up to 240.
+          w[c + 4] = kHighNibbleInPlace ? _mm256_andnot_si256(low4, raw)
+                                        : _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
         }
       }
       for (int i = 0; i < kRows; ++i) {
         const int8_t* q = a.q + (i0 + i) * a.k + b * kQ8Block;
         // Independent sums (exact, so their order is free): a single chain of 8 dependent
         // dot-product instructions would leave the units idle for their latency.
+        // Chunks 0-3 go to the first half of the chains, 4-7 (a 4-bit block's high nibbles) to
+        // the second, so sums of in-place high nibbles (16 x code) stay apart until divided.
+        constexpr int kHalf = kChains / 2;
         __m256i part[kChains];
         for (int h = 0; h < kChains; ++h) part[h] = _mm256_setzero_si256();
         for (int c = 0; c < 8; ++c) {
           int32_t four;
           std::memcpy(&four, q + 4 * c, 4);
           const __m256i qb = _mm256_set1_epi32(four);
+          const int h = (c < 4 ? 0 : kHalf) + c % kHalf;
           if constexpr (kBits == 8) {
-            part[c % kChains] = chunk8(part[c % kChains], w[c], qb);
+            part[h] = chunk8(part[h], w[c], qb);
           } else {
-            part[c % kChains] = chunk4(part[c % kChains], w[c], qb);
+            part[h] = chunk4(part[h], w[c], qb);
           }
         }
-        __m256i s = part[0];
-        for (int h = 1; h < kChains; ++h) s = _mm256_add_epi32(s, part[h]);
+        __m256i low = part[0], high = part[kHalf];
+        for (int h = 1; h < kHalf; ++h) {
+          low = _mm256_add_epi32(low, part[h]);
+          high = _mm256_add_epi32(high, part[kHalf + h]);
+        }
+        // 16 x an exact integer: the arithmetic shift divides exactly.
+        if constexpr (kBits == 4 && kHighNibbleInPlace) high = _mm256_srai_epi32(high, 4);
+        __m256i s = _mm256_add_epi32(low, high);
         if constexpr (kResidual != 0)
           s = _mm256_sub_epi32(s, _mm256_set1_epi32(kResidual * a.sums[(i0 + i) * blocks + b]));
         gacc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(a.d[(i0 + i) * blocks + b]),

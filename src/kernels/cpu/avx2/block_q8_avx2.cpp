@@ -32,6 +32,8 @@ namespace {
 constexpr int32_t kLanes8Offset = 128;
 // 16 ymm registers: 8 weight vectors, then accumulators for 2 activation rows.
 constexpr int kMaxRows = 2;
+// maddubs pair sums saturate at 2^15: 240 x 127 x 2 would, so high nibbles are shifted down.
+constexpr bool kHighNibbleInPlace = false;
 
 __m256i chunk4(__m256i acc, __m256i codes, __m256i q) {
   return _mm256_add_epi32(acc,
