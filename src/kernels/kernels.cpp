@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu/block_q8.h"
@@ -102,8 +103,11 @@ void linear_prefill(const float* x, int64_t m, const cpu::WeightView& v, const f
 
 }  // namespace
 
-void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bias, float* y,
-            ExecContext& ctx) {
+namespace {
+
+// The cheap checks every linear call makes before any work.
+void check_linear(const float* x, int64_t m, const QuantizedTensor& w, const float* y,
+                  const ExecContext& ctx) {
   LB_CHECK(x != nullptr && y != nullptr, "linear: null input or output");
   LB_CHECK(m > 0, "linear: M must be > 0, got ", m);
   LB_CHECK(w.shape.size() == 2, "linear: weight must be 2-D [N, K], got ", shape_string(w.shape));
@@ -113,6 +117,18 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
   LB_CHECK(y_at + sizeof(float) * m * n <= x_at || x_at + sizeof(float) * m * k <= y_at,
            "linear: output overlaps the input");
   LB_CHECK(ctx.pool != nullptr, "linear: ExecContext has no thread pool");
+}
+
+// Whether `w` runs through the int8-activation block products in `ctx`.
+bool takes_block_q8(const QuantizedTensor& w, const cpu::WeightView& v, const ExecContext& ctx) {
+  return ctx.int8_activations && !w.act.enabled() && cpu::block_q8_supports(v);
+}
+
+}  // namespace
+
+void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bias, float* y,
+            ExecContext& ctx) {
+  check_linear(x, m, w, y, ctx);
   std::vector<float> rounded;  // fp8 activations: the input as the product sees it
   if (w.act.enabled()) {
     validate_activation_quant(w.act, w.format, "linear");
@@ -120,12 +136,13 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
       linear_int8(x, m, w, bias, y, ctx);
       return;
     }
-    rounded = round_to_fp8(x, m, k, w.act, ctx);
+    rounded = round_to_fp8(x, m, w.cols(), w.act, ctx);
     x = rounded.data();
   }
   const cpu::WeightView v = cpu::make_weight_view(w);
-  if (ctx.int8_activations && !w.act.enabled() && cpu::block_q8_supports(v)) {
-    linear_block_q8(x, m, w, v, bias, y, ctx);
+  if (takes_block_q8(w, v, ctx)) {
+    const BlockQ8Target target{&w, v, bias, y};
+    linear_block_q8(x, m, std::span(&target, 1), ctx);
     return;
   }
   const cpu::RowKernels& kernels = cpu::row_kernels(ctx.isa);
@@ -134,6 +151,25 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
   } else {
     linear_prefill(x, m, v, bias, y, kernels, ctx);
   }
+}
+
+void linear_shared_input(const float* x, int64_t m, std::span<const LinearTarget> targets,
+                         ExecContext& ctx) {
+  LB_CHECK(!targets.empty(), "linear: no weights");
+  std::vector<BlockQ8Target> fused;
+  for (const LinearTarget& t : targets) {
+    LB_CHECK(t.w != nullptr, "linear: null weight");
+    check_linear(x, m, *t.w, t.y, ctx);
+    const cpu::WeightView v = cpu::make_weight_view(*t.w);
+    const cpu::WeightView& first = fused.empty() ? v : fused.front().view;
+    if (!takes_block_q8(*t.w, v, ctx) || v.cols != first.cols || v.bits != first.bits) break;
+    fused.push_back({t.w, v, t.bias, t.y});
+  }
+  if (fused.size() == targets.size()) {
+    linear_block_q8(x, m, fused, ctx);
+    return;
+  }
+  for (const LinearTarget& t : targets) linear(x, m, *t.w, t.bias, t.y, ctx);
 }
 
 std::vector<float> dequantize_all(const QuantizedTensor& w) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/exec_context.h"
@@ -19,6 +20,19 @@ namespace lowbit::kernels {
 // dequantized into per-task scratch and multiplied. Deterministic at any thread count.
 void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bias, float* y,
             ExecContext& ctx);
+
+// One weight of linear_shared_input: y = x · W^T (+ bias when not null).
+struct LinearTarget {
+  const QuantizedTensor* w = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+};
+
+// One input through several weights (q/k/v; gate/up): the same bits as a linear call per
+// target. With int8 activations and weights of one kind, the input is quantized once and every
+// weight's row tasks run as one parallel job (one fork-join instead of one per weight).
+void linear_shared_input(const float* x, int64_t m, std::span<const LinearTarget> targets,
+                         ExecContext& ctx);
 
 // Rows [row_begin, row_end) of W as f32 into out[(row_end - row_begin) * cols]. The scalar
 // reference that defines every format's value.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu/weight_view.h"
@@ -18,10 +19,19 @@ namespace lowbit::kernels {
 void linear_int8(const float* x, int64_t m, const QuantizedTensor& w, const float* bias, float* y,
                  ExecContext& ctx);
 
-// y[M, N] = x · W^T (+ bias) with x quantized to int8 blocks of 32 (ctx.int8_activations; w is
-// tensor's view and passes cpu::block_q8_supports).
-void linear_block_q8(const float* x, int64_t m, const QuantizedTensor& tensor,
-                     const cpu::WeightView& w, const float* bias, float* y, ExecContext& ctx);
+// One weight of linear_block_q8: the tensor (for its packed layout), its view (passing
+// cpu::block_q8_supports), bias (or null) and output [M, rows].
+struct BlockQ8Target {
+  const QuantizedTensor* tensor = nullptr;
+  cpu::WeightView view;
+  const float* bias = nullptr;
+  float* y = nullptr;
+};
+
+// y = x · W^T (+ bias) for every target, x quantized once to int8 blocks of 32
+// (ctx.int8_activations). The targets share K and bits.
+void linear_block_q8(const float* x, int64_t m, std::span<const BlockQ8Target> targets,
+                     ExecContext& ctx);
 
 // x [m, k] rounded to the e4m3 values of w.act (per-row dynamic or static scale): what the
 // product of an fp8 input sees. Deterministic; rows in parallel.

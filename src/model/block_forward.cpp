@@ -67,9 +67,9 @@ void run_block(const LlamaConfig& c, const BlockWeights& b, const std::vector<fl
   for (int64_t t = 0; t < n; ++t)
     kernels::rms_norm(&x[t * dim], b.attn_norm.data(), dim, eps, &s.xn[t * dim]);
   observe(LinearInput::qkv, s.xn.data(), dim);
-  kernels::linear(s.xn.data(), n, b.wq, nullptr, s.q.data(), ctx);
-  kernels::linear(s.xn.data(), n, b.wk, nullptr, s.k.data(), ctx);
-  kernels::linear(s.xn.data(), n, b.wv, nullptr, s.v.data(), ctx);
+  const kernels::LinearTarget qkv[] = {
+      {&b.wq, nullptr, s.q.data()}, {&b.wk, nullptr, s.k.data()}, {&b.wv, nullptr, s.v.data()}};
+  kernels::linear_shared_input(s.xn.data(), n, qkv, ctx);
   add_bias(s.q.data(), n, qd, b.bq);
   add_bias(s.k.data(), n, kvd, b.bk);
   add_bias(s.v.data(), n, kvd, b.bv);
@@ -98,8 +98,9 @@ void run_block(const LlamaConfig& c, const BlockWeights& b, const std::vector<fl
   for (int64_t t = 0; t < n; ++t)
     kernels::rms_norm(&x[t * dim], b.ffn_norm.data(), dim, eps, &s.xn[t * dim]);
   observe(LinearInput::gate_up, s.xn.data(), dim);
-  kernels::linear(s.xn.data(), n, b.w_gate, nullptr, s.gate.data(), ctx);
-  kernels::linear(s.xn.data(), n, b.w_up, nullptr, s.up.data(), ctx);
+  const kernels::LinearTarget gate_up[] = {{&b.w_gate, nullptr, s.gate.data()},
+                                           {&b.w_up, nullptr, s.up.data()}};
+  kernels::linear_shared_input(s.xn.data(), n, gate_up, ctx);
   kernels::silu_mul(s.gate.data(), s.up.data(), n * c.hidden_dim);
   observe(LinearInput::down, s.gate.data(), c.hidden_dim);
   kernels::linear(s.gate.data(), n, b.w_down, nullptr, s.xn.data(), ctx);

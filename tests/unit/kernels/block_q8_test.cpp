@@ -288,5 +288,43 @@ TEST(BlockQ8Linear, TakesThePathOnlyWhereSupportedAndIsThreadInvariant) {
   }
 }
 
+// One input through several weights: the same bits as one linear call per weight, fused (one
+// quantization, one job) when every weight takes the int8 path, and otherwise one call each.
+TEST(BlockQ8Linear, SharedInputEqualsSeparateCalls) {
+  const int64_t k = 192;
+  const QuantizedTensor q = random_weight(QuantFormat::affine(4, 32, true), 40, k, 11);
+  const QuantizedTensor kv = random_weight(QuantFormat::affine(4, 64, false), 16, k, 12);
+  const QuantizedTensor w8 = random_weight(QuantFormat::affine(8, kPerChannel, true), 24, k, 13);
+  const QuantizedTensor f16 = random_weight(QuantFormat::dense(QuantKind::f16), 8, k, 14);
+  const std::vector<float> bias(40, 0.25f);
+  for (const std::vector<const QuantizedTensor*>& set :
+       {std::vector<const QuantizedTensor*>{&q, &kv, &kv},
+        std::vector<const QuantizedTensor*>{&q, &w8},
+        std::vector<const QuantizedTensor*>{&q, &f16}}) {
+    for (int64_t m : {1, 6}) {
+      const std::vector<float> x = activations(m, k, 15);
+      for (Isa isa : isas())
+        for (bool int8 : {false, true}) {
+          ExecContext ctx(2);
+          ctx.isa = isa;
+          ctx.int8_activations = int8;
+          std::vector<std::vector<float>> fused, separate;
+          std::vector<LinearTarget> targets;
+          for (size_t i = 0; i < set.size(); ++i) {
+            fused.emplace_back(static_cast<size_t>(m * set[i]->rows()), -1.0f);
+            separate.emplace_back(static_cast<size_t>(m * set[i]->rows()), -2.0f);
+            const float* b = i == 0 ? bias.data() : nullptr;
+            targets.push_back({set[i], b, fused.back().data()});
+            linear(x.data(), m, *set[i], b, separate.back().data(), ctx);
+          }
+          linear_shared_input(x.data(), m, targets, ctx);
+          for (size_t i = 0; i < set.size(); ++i)
+            ASSERT_EQ(0, std::memcmp(fused[i].data(), separate[i].data(), fused[i].size() * 4))
+                << "weight " << i << " M=" << m << " " << isa_name(isa) << " int8 " << int8;
+        }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lowbit::kernels::cpu
