@@ -93,6 +93,10 @@ const PackedQ8& packed_q8_of(const QuantizedTensor& tensor, const WeightView& w,
       current->group_len != w.group_len || current->symmetric != w.symmetric) {
     current = pack_q8(w, ctx);
     tensor.kernel_layout = current;
+    // Kernels read the copy from now on: a weight borrowed from a mapped file gives its pages
+    // back (a later read, such as a tied embedding's row lookup, faults them in again), so the
+    // copy does not double resident memory.
+    tensor.release_pages();
   }
   return *current;
 }
