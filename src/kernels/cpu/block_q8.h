@@ -12,9 +12,11 @@
 //
 // Activations (quantize_blocks_q8): for each block of 32 values of a row, d = max|x| / 127 (f32),
 // inv = 1 / d (0 when d is 0), q = clamp(nearbyint(x * inv), -127, 127); sums[b] = the block's
-// code sum. With nibble_order the block's codes are stored even elements first (positions
-// 0..15 hold elements 0, 2, .., 30; 16..31 hold 1, 3, .., 31) to meet 4-bit weights as they are
-// split; the sum is order-free, so the integers are the same.
+// code sum. A block holding a NaN or an infinity gets d = NaN and zero codes, so the product is
+// NaN, as the f32 path's would be (never a finite number made from garbage). With nibble_order the
+// block's codes are stored even elements first (positions 0..15 hold elements 0, 2, .., 30; 16..31
+// hold 1, 3, .., 31) to meet 4-bit weights as they are split; the sum is order-free, so the
+// integers are the same.
 //
 // The product (the definition every path equals bit for bit; fmaf is one rounding):
 //   off = 2^(bits-1)

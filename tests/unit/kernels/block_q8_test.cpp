@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -322,6 +323,31 @@ TEST(BlockQ8Linear, SharedInputEqualsSeparateCalls) {
             ASSERT_EQ(0, std::memcmp(fused[i].data(), separate[i].data(), fused[i].size() * 4))
                 << "weight " << i << " M=" << m << " " << isa_name(isa) << " int8 " << int8;
         }
+    }
+  }
+}
+
+// A NaN or an infinity in the input makes the outputs NaN on every path, never finite garbage.
+TEST(BlockQ8Linear, NonFiniteInputGivesNan) {
+  const int64_t n = 16, k = 96;
+  const QuantizedTensor w = random_weight(QuantFormat::affine(4, 32, false), n, k, 16);
+  for (float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x = activations(2, k, 17);
+    x[k + 40] = bad;  // row 1, block 1
+    for (Isa isa : isas()) {
+      const Quantized a = quantize(isa, x, 2, k, false);
+      EXPECT_TRUE(std::isnan(a.d[3 + 1])) << isa_name(isa);
+      EXPECT_EQ(a.sums[3 + 1], 0) << isa_name(isa);
+      ExecContext ctx(2);
+      ctx.isa = isa;
+      ctx.int8_activations = true;
+      std::vector<float> y(static_cast<size_t>(2 * n));
+      linear(x.data(), 2, w, nullptr, y.data(), ctx);
+      for (int64_t r = 0; r < n; ++r) {
+        EXPECT_FALSE(std::isnan(y[r])) << isa_name(isa);  // row 0 is clean
+        EXPECT_TRUE(std::isnan(y[n + r])) << isa_name(isa) << " row " << r;
+      }
     }
   }
 }

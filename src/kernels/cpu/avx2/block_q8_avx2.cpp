@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels/cpu/block_q8.h"
@@ -64,6 +65,7 @@ __m256i codes8(const float* x, __m256 inv) {
 void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order, int8_t* q,
                         float* d, int32_t* sums) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
   // packs works within 128-bit lanes; this puts the 32 bytes back in element order.
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   // Nibble order: even bytes then odd ones within each 128-bit lane, then the lanes' halves
@@ -75,8 +77,20 @@ void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order,
     for (int64_t b = 0; b < blocks; ++b) {
       const float* src = x + i * k + b * kQ8Block;
       __m256 vmax = _mm256_and_ps(_mm256_loadu_ps(src), abs_mask);
-      for (int t = 8; t < kQ8Block; t += 8)
-        vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(src + t), abs_mask));
+      // Lanes not below infinity (inf, or NaN: unordered) mark a non-finite block.
+      __m256 bad = _mm256_cmp_ps(vmax, inf, _CMP_NLT_UQ);
+      for (int t = 8; t < kQ8Block; t += 8) {
+        const __m256 v = _mm256_and_ps(_mm256_loadu_ps(src + t), abs_mask);
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ));
+        vmax = _mm256_max_ps(vmax, v);
+      }
+      if (_mm256_movemask_ps(bad) != 0) {  // as the reference: NaN scale, zero codes
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i * k + b * kQ8Block),
+                            _mm256_setzero_si256());
+        d[i * blocks + b] = std::numeric_limits<float>::quiet_NaN();
+        sums[i * blocks + b] = 0;
+        continue;
+      }
       __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
       m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
       m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));

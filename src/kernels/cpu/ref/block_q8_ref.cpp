@@ -2,6 +2,7 @@
 // Scalar reference of the block-int8 products (block_q8.h): the definition, written plainly.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "kernels/cpu/block_q8.h"
 
@@ -32,7 +33,17 @@ void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order,
       const float* src = x + i * k + b * kQ8Block;
       int8_t* out = q + i * k + b * kQ8Block;
       float amax = 0.0f;
-      for (int64_t e = 0; e < kQ8Block; ++e) amax = std::max(amax, std::fabs(src[e]));
+      bool finite = true;
+      for (int64_t e = 0; e < kQ8Block; ++e) {
+        finite = finite && std::isfinite(src[e]);
+        amax = std::max(amax, std::fabs(src[e]));
+      }
+      if (!finite) {  // NaN scale, zero codes: the product is NaN, as the f32 path's would be
+        std::fill(out, out + kQ8Block, int8_t{0});
+        d[i * blocks + b] = std::numeric_limits<float>::quiet_NaN();
+        sums[i * blocks + b] = 0;
+        continue;
+      }
       const float scale = amax / 127.0f;
       const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
       int32_t sum = 0;
