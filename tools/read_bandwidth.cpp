@@ -10,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+// Where the sums go, so no pass can be dropped as dead code.
+volatile uint64_t sink = 0;
+
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::max(1, std::atoi(argv[1])) : 1;
   const size_t n = (size_t{1} << 30) / sizeof(uint64_t);
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   }
   uint64_t total = 0;
   for (uint64_t s : sums) total += s;
-  std::printf("%.2f\n", best + static_cast<double>(total % 2) * 0.0);
+  sink = total;
+  std::printf("%.2f\n", best);
   return 0;
 }

@@ -77,8 +77,7 @@ int run_bench(const BenchArgs& a) {
 
   nlohmann::json rows = nlohmann::json::array();
   for (const int threads : a.threads) {
-    kernels::ExecContext ctx(threads);
-    ctx.int8_activations = a.matmul == "int8";
+    kernels::ExecContext ctx = make_context(ModelOptions{a.model, "", threads, a.matmul});
     for (const eval::ThroughputTest& test : tests) {
       log_info("bench: ", test.name(), ", ", ctx.threads(), " thread(s), ", a.repetitions,
                " repetitions");

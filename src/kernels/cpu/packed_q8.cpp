@@ -4,34 +4,32 @@
 
 #include <cstring>
 #include <mutex>
+#include <vector>
+
+#include "kernels/cpu/row_kernels.h"
 
 namespace lowbit::kernels::cpu {
 
 namespace {
 
-// Code of element e of row r (quant_format.h: element 2j is the low nibble of byte j).
-uint8_t code_at(const WeightView& w, int64_t r, int64_t e) {
-  const uint8_t* row = w.row(r);
-  if (w.bits == 8) return row[e];
-  const uint8_t byte = row[e / 2];
-  return e % 2 == 0 ? byte & 0x0F : byte >> 4;
-}
-
 void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
+  std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
   for (int64_t j = 0; j < kPackRows; ++j) {
     const int64_t r = t * kPackRows + j;
     if (r >= w.rows) break;  // padding rows keep zero codes and scales
+    ref::unpack_codes(w.row(r), 0, w.cols, w.bits, codes.data());
+    const auto code = [&](int64_t e) { return codes[static_cast<size_t>(e)]; };
     for (int64_t b = 0; b < p.blocks; ++b) {
       uint8_t* seg = p.codes.data() + static_cast<size_t>((t * p.blocks + b) * p.segment_bytes());
       const int64_t e0 = b * kQ8Block;
       if (p.bits == 8) {
         for (int64_t c = 0; c < 8; ++c)
-          for (int64_t u = 0; u < 4; ++u) seg[c * 32 + j * 4 + u] = code_at(w, r, e0 + 4 * c + u);
+          for (int64_t u = 0; u < 4; ++u) seg[c * 32 + j * 4 + u] = code(e0 + 4 * c + u);
       } else {
         for (int64_t c = 0; c < 4; ++c)
           for (int64_t u = 0; u < 4; ++u)
-            seg[c * 32 + j * 4 + u] = static_cast<uint8_t>(
-                code_at(w, r, e0 + 4 * c + u) | (code_at(w, r, e0 + 16 + 4 * c + u) << 4));
+            seg[c * 32 + j * 4 + u] =
+                static_cast<uint8_t>(code(e0 + 4 * c + u) | (code(e0 + 16 + 4 * c + u) << 4));
       }
     }
     const float off = static_cast<float>(1 << (w.bits - 1));

@@ -62,6 +62,15 @@ Quantized quantize(Isa isa, const std::vector<float>& x, int64_t m, int64_t k, b
   return out;
 }
 
+// The product's view of quantized activations for weight v, with v's per-group zero terms
+// computed into `zero_terms`.
+Q8Rows rows_for(const Quantized& a, const WeightView& v, int64_t m,
+                std::vector<float>& zero_terms) {
+  zero_terms.resize(static_cast<size_t>(m * v.groups));
+  q8_zero_terms(a.d.data(), a.sums.data(), m, v.cols, v.group_len, zero_terms.data());
+  return Q8Rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, v.cols};
+}
+
 TEST(BlockQ8Quantize, EveryIsaEqualsTheReference) {
   const int64_t m = 3, k = 256;
   const std::vector<float> x = activations(m, k, 1);
@@ -132,9 +141,8 @@ TEST(BlockQ8Dot, ReferenceComputesTheQuantizedProduct) {
     ASSERT_TRUE(block_q8_supports(v)) << format_name(f);
     const bool nibbles = f.bits == 4;
     const Quantized a = quantize(Isa::scalar, x, m, k, nibbles);
-    std::vector<float> zero_terms(static_cast<size_t>(m * v.groups));
-    q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
-    const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+    std::vector<float> zero_terms;
+    const Q8Rows rows = rows_for(a, v, m, zero_terms);
     std::vector<float> y(static_cast<size_t>(m * n));
     ref::dot_rows_q8(v, rows, 0, n, y.data(), n);
     const std::vector<float> dense = dequantize_reference(w);
@@ -163,9 +171,8 @@ std::vector<float> packed_product(Isa isa, const QuantizedTensor& w, const std::
   ExecContext ctx(2);
   const auto packed = pack_q8(v, ctx);
   const Quantized a = quantize(isa, x, m, k, false);
-  std::vector<float> zero_terms(static_cast<size_t>(m * v.groups));
-  q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
-  const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+  std::vector<float> zero_terms;
+  const Q8Rows rows = rows_for(a, v, m, zero_terms);
   std::vector<float> y(static_cast<size_t>(m * v.rows), -1.0f);
   packed_dot_kernel(isa)(*packed, rows, tile_begin, tile_end, y.data(), v.rows);
   return y;
@@ -176,9 +183,8 @@ std::vector<float> reference_product(const QuantizedTensor& w, const std::vector
   const WeightView v = make_weight_view(w);
   const int64_t k = v.cols;
   const Quantized a = quantize(Isa::scalar, x, m, k, v.bits == 4);
-  std::vector<float> zero_terms(static_cast<size_t>(m * v.groups));
-  q8_zero_terms(a.d.data(), a.sums.data(), m, k, v.group_len, zero_terms.data());
-  const Q8Rows rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, k};
+  std::vector<float> zero_terms;
+  const Q8Rows rows = rows_for(a, v, m, zero_terms);
   std::vector<float> y(static_cast<size_t>(m * v.rows), -1.0f);
   ref::dot_rows_q8(v, rows, row_begin, row_end, y.data(), v.rows);
   return y;

@@ -13,6 +13,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/avx2/s8_codes_avx2.h"
 #include "kernels/cpu/block_q8.h"
 #include "kernels/cpu/packed_q8.h"
 
@@ -48,15 +49,6 @@ __m256i chunk8(__m256i acc, __m256i codes, __m256i q) {
 }
 
 #include "kernels/cpu/packed_q8_tile.h"
-
-// 8 codes: clamp(nearbyint(x * inv), -127, 127) as int32 lanes (rounding in the current mode
-// without raising inexact, as nearbyint).
-__m256i codes8(const float* x, __m256 inv) {
-  const __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inv),
-                                   _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
-  return _mm256_cvtps_epi32(
-      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f)));
-}
 
 }  // namespace
 
@@ -104,11 +96,8 @@ void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order,
       if (nibble_order) bytes = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(bytes, split), 0xD8);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i * k + b * kQ8Block), bytes);
       const __m256i s = _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3));
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(1, 0, 3, 2)));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(2, 3, 0, 1)));
       d[i * blocks + b] = scale;
-      sums[i * blocks + b] = _mm_cvtsi128_si32(s4);
+      sums[i * blocks + b] = reduce1(s);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/cpu/avx2/s8_codes_avx2.h"
 #include "kernels/cpu/int8_gemm.h"
 
 // Every function from here on may use AVX2 (the file is built with the baseline flags);
@@ -47,13 +48,6 @@ __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
   const __m256i s =
       _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
   return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-}
-
-int32_t reduce1(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
 }
 
 // Outputs of activation rows [i, i + MR) x weight rows [j, j + NR); a points at row i, w at
@@ -108,15 +102,6 @@ const TileFn kTiles[kMr][kNr] = {
     {&tile<3, 1>, &tile<3, 2>},
     {&tile<4, 1>, &tile<4, 2>},
 };
-
-// 8 codes of quantize_rows_s8: clamp(nearbyint(x * inv), -127, 127) as int32 lanes (rounding
-// in the current mode without raising inexact, as nearbyint).
-__m256i codes8(const float* x, __m256 inv) {
-  const __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inv),
-                                   _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
-  return _mm256_cvtps_epi32(
-      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f)));
-}
 
 }  // namespace
 

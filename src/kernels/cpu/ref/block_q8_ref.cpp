@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/cpu/block_q8.h"
+#include "kernels/cpu/row_kernels.h"
 
 namespace lowbit::kernels::cpu::ref {
 
@@ -14,13 +16,6 @@ namespace {
 int64_t stored_position(int64_t e, bool nibble_order) {
   if (!nibble_order) return e;
   return e % 2 == 0 ? e / 2 : kQ8Block / 2 + e / 2;
-}
-
-// Code of element e of a row.
-int32_t code_at(const uint8_t* row, int bits, int64_t e) {
-  if (bits == 8) return row[e];
-  const uint8_t byte = row[e / 2];
-  return e % 2 == 0 ? (byte & 0x0F) : (byte >> 4);
 }
 
 }  // namespace
@@ -63,10 +58,11 @@ void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_
   const int64_t groups = (blocks + per_group - 1) / per_group;
   const int32_t off = 1 << (w.bits - 1);
   const bool nibble_order = w.bits == 4;
+  std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
   for (int64_t i = 0; i < a.m; ++i) {
     const int8_t* q = a.q + i * a.k;
     for (int64_t r = row_begin; r < row_end; ++r) {
-      const uint8_t* row = w.row(r);
+      unpack_codes(w.row(r), 0, w.cols, w.bits, codes.data());
       float acc = 0.0f;
       for (int64_t g = 0; g < groups; ++g) {
         float gacc = 0.0f;
@@ -74,7 +70,7 @@ void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_
           int32_t isum = 0;
           for (int64_t e = 0; e < kQ8Block; ++e) {
             const int64_t at = b * kQ8Block + e;
-            isum += (code_at(row, w.bits, at) - off) *
+            isum += (int32_t{codes[static_cast<size_t>(at)]} - off) *
                     int32_t{q[b * kQ8Block + stored_position(e, nibble_order)]};
           }
           gacc = std::fmaf(static_cast<float>(isum), a.d[i * blocks + b], gacc);
