@@ -64,8 +64,10 @@ std::filesystem::path partial_run_dir(const std::string& out) {
 const char* nearest_gguf_scheme(const QuantFormat& f) {
   if (f.kind == QuantKind::fp8_e4m3 || f.kind == QuantKind::fp8_e5m2) return "q8_0";
   if (f.kind == QuantKind::affine_int && f.bits >= 8) return "q8_0";
-  if (f.kind == QuantKind::affine_int && f.bits >= 5) return "q5_0";
-  return "q4_0";
+  // Groups with a zero-point are nearest to ggml's min form (its own asymmetric blocks).
+  const bool asymmetric = f.kind == QuantKind::affine_int && !f.symmetric;
+  if (f.kind == QuantKind::affine_int && f.bits >= 5) return asymmetric ? "q5_1" : "q5_0";
+  return asymmetric ? "q4_1" : "q4_0";
 }
 
 std::optional<io::HfQuantLayout> hf_layout(OutputFormat format) {
@@ -157,12 +159,15 @@ void check_hf_plan(io::HfQuantLayout layout, const ModelSource& source,
 void check_gguf_scheme(const std::optional<quant::Scheme>& scheme, const char* flag) {
   if (!scheme) return;
   const QuantFormat& f = scheme->format;
-  const bool exact =
-      f.is_dense() || (f.kind == QuantKind::affine_int && f.group_size == 32 && f.symmetric &&
-                       f.scale_dtype == DType::f16 && (f.bits == 8 || f.bits == 4 || f.bits == 5));
+  // The symmetric Q8_0 / Q4_0 / Q5_0 blocks, or the min form's Q4_1 / Q5_1.
+  const bool block =
+      f.kind == QuantKind::affine_int && f.group_size == 32 && f.scale_dtype == DType::f16;
+  const bool exact = f.is_dense() ||
+                     (block && f.symmetric && (f.bits == 8 || f.bits == 4 || f.bits == 5)) ||
+                     (block && f.min_offset && (f.bits == 4 || f.bits == 5));
   LB_CHECK_ARG(exact, flag, " ", scheme->name, " (", format_name(f),
                ") has no GGUF equivalent; the nearest GGUF scheme is ", nearest_gguf_scheme(f),
-               " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q5_0)");
+               " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)");
 }
 
 // general.file_type (llama_ftype) of a whole-model scheme, when it has one.
@@ -173,6 +178,7 @@ std::optional<uint32_t> gguf_file_type(const std::optional<quant::Scheme>& schem
   if (f.kind == QuantKind::f16) return 1;
   if (f.kind == QuantKind::bf16) return 32;
   if (f.kind != QuantKind::affine_int) return std::nullopt;
+  if (f.min_offset) return f.bits == 4 ? 3 : 9;  // MOSTLY_Q4_1, MOSTLY_Q5_1
   return f.bits == 4 ? 2 : f.bits == 8 ? 7 : 8;  // MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q5_0
 }
 
@@ -258,6 +264,7 @@ int run_quantize(const QuantizeArgs& a) {
       ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
+  unpack_min_form_for_quantization(source);
   if (layout) check_hf_plan(*layout, source, quantize);
   // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, or the vocabulary
   // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json).

@@ -14,6 +14,7 @@
 
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
+#include "tensor/dequantize.h"
 #include "util/atomic_file.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -152,6 +153,18 @@ std::string stored_quantization(const ModelSource& source) {
       source.quantization.at("scheme").is_string())
     return source.quantization.at("scheme").get<std::string>();
   return format_name(format);
+}
+
+void unpack_min_form_for_quantization(ModelSource& source) {
+  if (source.format != "gguf") return;
+  for (const std::string& name : source.tensors.names()) {
+    const QuantizedTensor& t = source.tensors.at(name);
+    if (!t.format.min_offset) continue;
+    const std::vector<float> values = dequantize_reference(t);
+    source.tensors.set(name, QuantizedTensor::from_f32(values.data(), t.shape));
+    if (auto it = source.stored.find(name); it != source.stored.end())
+      it->second.loaded_as = "dequantized to f32";
+  }
 }
 
 std::string check_requantize(const ModelSource& source, const SchemeOptions& o) {

@@ -53,7 +53,8 @@ json tensor_entry(const QuantizedTensor& t) {
          {"double_quant", t.format.double_quant},
          {"shape", t.shape},
          {"nested_offset", t.nested_offset}};
-  // Written only when enabled, so weight-only checkpoints read as before.
+  // Written only when set, so checkpoints without it read as before.
+  if (t.format.min_offset) e["min_offset"] = true;
   if (t.act.enabled())
     e["activations"] = json{{"kind", act_quant_name(t.act.kind)},
                             {"scale", t.act.scale},
@@ -112,6 +113,7 @@ QuantizedTensor parse_tensor_entry(const std::string& where, const json& e) {
   LB_CHECK_FORMAT(scale_dtype.has_value(), where, ": unknown scale_dtype");
   t.format.scale_dtype = *scale_dtype;
   t.format.double_quant = boolean("double_quant");
+  if (e.contains("min_offset")) t.format.min_offset = boolean("min_offset");
   const json& shape = field("shape");
   LB_CHECK_FORMAT(shape.is_array() && !shape.empty() && shape.size() <= 4, where,
                   ": \"shape\" must have 1 to 4 dimensions");

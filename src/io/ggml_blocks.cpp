@@ -287,59 +287,88 @@ int ggml_packed_bits(uint32_t type) {
     case kGgmlQ8_0:
       return 8;
     case kGgmlQ4_0:
+    case kGgmlQ4_1:
       return 4;
     case kGgmlQ5_0:
+    case kGgmlQ5_1:
       return 5;
     default:
       return 0;
   }
 }
 
-void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
-                        uint8_t* scales) {
+bool ggml_min_form(uint32_t type) { return type == kGgmlQ4_1 || type == kGgmlQ5_1; }
+
+QuantFormat ggml_packed_format(uint32_t type) {
   const int bits = ggml_packed_bits(type);
+  LB_CHECK(bits != 0, "ggml type ", type, " is not held packed");
+  return ggml_min_form(type) ? QuantFormat::affine_min(bits, 32)
+                             : QuantFormat::affine(bits, 32, true);
+}
+
+namespace {
+
+// Where a legacy block's fields start: d, then m (min form), then qh (5-bit), then qs.
+struct LegacyLayout {
+  size_t m = 0, qh = 0, qs = 0;
+  explicit LegacyLayout(uint32_t type) {
+    const bool min_form = ggml_min_form(type);
+    m = min_form ? 2 : 0;
+    qh = min_form ? 4 : 2;
+    qs = ggml_packed_bits(type) == 5 ? qh + 4 : qh;
+  }
+};
+
+}  // namespace
+
+void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
+                        uint8_t* scales, uint8_t* mins) {
+  const int bits = ggml_packed_bits(type);
+  const LegacyLayout at(type);
   const size_t block_bytes = ggml_type(type)->bytes;
   uint8_t q[32];
   for (size_t b = 0; b < n_blocks; ++b, src += block_bytes) {
-    std::memcpy(scales + 2 * b, src, 2);  // the f16 d, bit for bit
+    std::memcpy(scales + 2 * b, src, 2);                                // the f16 d, bit for bit
+    if (ggml_min_form(type)) std::memcpy(mins + 2 * b, src + at.m, 2);  // the f16 m
     for (int j = 0; j < 32; ++j) {
       if (type == kGgmlQ8_0) {
         // int8 q in [-128, 127] -> unsigned code q + 128 (the symmetric zero for 8 bits).
         q[j] = static_cast<uint8_t>(src[2 + j] ^ 0x80u);
-      } else if (type == kGgmlQ4_0) {
-        // y = d*(q - 8): the code is q itself, 8 being lowbit's symmetric zero for 4 bits.
-        q[j] = static_cast<uint8_t>(legacy_nibble(src + 2, j));
       } else {
-        // Q5_0 (d, qh[4], qs[16]): y = d*(q - 16), 16 being lowbit's symmetric zero for 5 bits.
-        q[j] = static_cast<uint8_t>(legacy_nibble(src + 6, j) | q5_high_bit(src + 2, j) << 4);
+        // Q4_0: y = d*(q - 8), Q5_0: y = d*(q - 16): the code is q itself, 8 and 16 being
+        // lowbit's symmetric zeros; Q4_1 / Q5_1: y = d*q + m, the min form's code is q.
+        const unsigned low = legacy_nibble(src + at.qs, j);
+        q[j] = static_cast<uint8_t>(bits == 5 ? low | q5_high_bit(src + at.qh, j) << 4 : low);
       }
     }
     pack_bits(q, 32, bits, codes + b * 4 * static_cast<size_t>(bits));
   }
 }
 
-void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales, size_t n_blocks,
-                      uint8_t* dst) {
+void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales,
+                      const uint8_t* mins, size_t n_blocks, uint8_t* dst) {
   const int bits = ggml_packed_bits(type);
   LB_CHECK(bits != 0, "pack_ggml_blocks: ggml type ", type, " is not held packed");
+  const LegacyLayout at(type);
   const size_t block_bytes = ggml_type(type)->bytes;
   uint8_t q[32];
   for (size_t b = 0; b < n_blocks; ++b, dst += block_bytes) {
     std::memset(dst, 0, block_bytes);
     std::memcpy(dst, scales + 2 * b, 2);
+    if (ggml_min_form(type)) std::memcpy(dst + at.m, mins + 2 * b, 2);
     unpack_bits(codes + b * 4 * static_cast<size_t>(bits), 32, bits, q);
     if (type == kGgmlQ8_0) {
       for (int j = 0; j < 32; ++j) dst[2 + j] = static_cast<uint8_t>(q[j] ^ 0x80u);
       continue;
     }
-    // Q4_0 (d, qs[16]) and Q5_0 (d, qh[4], qs[16]): element j < 16 in the low nibble of qs[j],
-    // j + 16 in the high nibble; Q5_0's bit 4 of element j is bit j of qh.
-    uint8_t* qs = dst + (type == kGgmlQ4_0 ? 2 : 6);
+    // Element j < 16 in the low nibble of qs[j], j + 16 in the high nibble; a 5-bit type's bit 4
+    // of element j is bit j of qh.
+    uint8_t* qs = dst + at.qs;
     for (int j = 0; j < 16; ++j)
       qs[j] = static_cast<uint8_t>((q[j] & 15u) | (q[j + 16] & 15u) << 4);
-    if (type == kGgmlQ5_0)
+    if (bits == 5)
       for (int j = 0; j < 32; ++j)
-        dst[2 + j / 8] |= static_cast<uint8_t>(((q[j] >> 4) & 1u) << (j % 8));
+        dst[at.qh + j / 8] |= static_cast<uint8_t>(((q[j] >> 4) & 1u) << (j % 8));
   }
 }
 

@@ -12,7 +12,9 @@
 
 #include <cstddef>
 #include <cstdint>
+
 #include <string_view>
+#include "tensor/quant_format.h"
 
 namespace lowbit::io {
 
@@ -53,21 +55,27 @@ using GgmlDecoder = void (*)(const uint8_t* src, size_t n_blocks, float* dst);
 // IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4); nullptr for any other type.
 GgmlDecoder ggml_decoder(uint32_t type);
 
-// Bits of the lowbit affine_int g32 sym format that holds `type` exactly: 8 for Q8_0, 4 for
-// Q4_0, 5 for Q5_0; 0 for any other type.
+// Bits of the lowbit affine_int g32 format that holds `type` exactly: 8 for Q8_0, 4 for Q4_0
+// and Q4_1, 5 for Q5_0 and Q5_1; 0 for any other type.
 int ggml_packed_bits(uint32_t type);
+// Whether `type` is ggml's min form (Q4_1, Q5_1: y = d*q + m), held as lowbit's min-offset
+// affine format; the others ggml_packed_bits holds are symmetric (y = d*(q - 2^(bits-1))).
+bool ggml_min_form(uint32_t type);
+// The lowbit format that holds `type` bit for bit (ggml_packed_bits(type) != 0).
+QuantFormat ggml_packed_format(uint32_t type);
 // Re-packs `n_blocks` blocks of a type with ggml_packed_bits(type) = bits into lowbit's layout:
-// `codes` receives 4 * bits bytes per block (32 codes of the dense bit stream, q + zero with
-// zero = 2^(bits-1)), `scales` the block's f16 d, 2 bytes per block, copied bit for bit. Because
-// a row is a whole number of blocks and 32 * bits is a whole number of bytes, the blocks'
-// codes laid end to end are exactly the rows of lowbit's codes buffer.
+// `codes` receives 4 * bits bytes per block (32 codes of the dense bit stream: q + 2^(bits-1)
+// for the symmetric types, q for the min form), `scales` the block's f16 d and, for the min form,
+// `mins` its f16 m, 2 bytes per block each, copied bit for bit (mins is unused otherwise). Because
+// a row is a whole number of blocks and 32 * bits is a whole number of bytes, the blocks' codes
+// laid end to end are exactly the rows of lowbit's codes buffer.
 void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
-                        uint8_t* scales);
+                        uint8_t* scales, uint8_t* mins);
 // The inverse, for the GGUF writer: `n_blocks` blocks of lowbit codes (4 * bits bytes each, the
-// dense bit stream, codes q + 2^(bits-1)) and f16 scales (2 bytes each) become ggml blocks of
-// `type` at `dst` (ggml_type(type)->bytes each), the scale copied bit for bit as d.
-// repack_ggml_blocks(pack_ggml_blocks(x)) == x for every code and scale.
-void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales, size_t n_blocks,
-                      uint8_t* dst);
+// dense bit stream as above), f16 scales and (min form) f16 mins, 2 bytes each, become ggml blocks
+// of `type` at `dst` (ggml_type(type)->bytes each), d and m copied bit for bit.
+// repack_ggml_blocks(pack_ggml_blocks(x)) == x for every code, scale and min.
+void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales,
+                      const uint8_t* mins, size_t n_blocks, uint8_t* dst);
 
 }  // namespace lowbit::io

@@ -275,19 +275,22 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
     default:
       break;
   }
-  if (const int bits = ggml_packed_bits(t.type); bits != 0) {
-    // Q8_0, Q4_0, Q5_0: y = d * (q - 2^(bits-1)) is lowbit's symmetric affine_int, g32.
+  if (ggml_packed_bits(t.type) != 0) {
+    // Q8_0, Q4_0, Q5_0: y = d * (q - 2^(bits-1)) is lowbit's symmetric affine_int, g32;
+    // Q4_1, Q5_1: y = d * q + m is its min form.
     QuantizedTensor q;
-    q.format = QuantFormat::affine(bits, 32, true);
+    q.format = ggml_packed_format(t.type);
     q.shape = shape;
     q.codes = Buffer::allocate(static_cast<size_t>(q.rows()) * q.row_bytes());
     q.scales = Buffer::allocate(n_blocks * 2);
-    repack_ggml_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data());
+    if (q.format.min_offset) q.zeros = Buffer::allocate(n_blocks * 2);
+    repack_ggml_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data(),
+                       q.format.min_offset ? q.zeros.mutable_data() : nullptr);
     q.validate(t.name);
     return q;
   }
   if (const GgmlDecoder decode = ggml_decoder(t.type); decode != nullptr) {
-    // A float offset, two-level scales or a codebook: no lowbit format holds these exactly.
+    // Two-level scales or a codebook: no lowbit format holds these exactly.
     Buffer out = Buffer::allocate(n_blocks * type->block * sizeof(float));
     decode(t.data, n_blocks, out.as_mutable<float>());
     return QuantizedTensor::dense(QuantKind::f32, shape, std::move(out));

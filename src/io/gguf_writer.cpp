@@ -176,8 +176,8 @@ void write_tensor_data(std::FILE* f, const PlannedTensor& p) {
     std::vector<uint8_t> out(kChunk * block_bytes);
     for (size_t b = 0; b < n_blocks; b += kChunk) {
       const size_t n = std::min(kChunk, n_blocks - b);
-      pack_ggml_blocks(p.type, t.codes.data() + b * code_bytes, t.scales.data() + 2 * b, n,
-                       out.data());
+      pack_ggml_blocks(p.type, t.codes.data() + b * code_bytes, t.scales.data() + 2 * b,
+                       t.format.min_offset ? t.zeros.data() + 2 * b : nullptr, n, out.data());
       write(out.data(), n * block_bytes);
     }
   }
@@ -201,15 +201,17 @@ std::optional<uint32_t> gguf_type_for(const QuantizedTensor& t) {
     default:
       return std::nullopt;
   }
-  if (f.group_size != 32 || !f.symmetric || f.scale_dtype != DType::f16 || t.cols() % 32 != 0)
+  // ggml's legacy blocks: 32 codes, an f16 d and either the symmetric zero or an f16 min.
+  if (f.group_size != 32 || (!f.symmetric && !f.min_offset) || f.scale_dtype != DType::f16 ||
+      t.cols() % 32 != 0)
     return std::nullopt;
   switch (f.bits) {
     case 8:
-      return kGgmlQ8_0;
+      return f.min_offset ? std::nullopt : std::optional<uint32_t>(kGgmlQ8_0);
     case 4:
-      return kGgmlQ4_0;
+      return f.min_offset ? kGgmlQ4_1 : kGgmlQ4_0;
     case 5:
-      return kGgmlQ5_0;
+      return f.min_offset ? kGgmlQ5_1 : kGgmlQ5_0;
     default:
       return std::nullopt;
   }

@@ -79,6 +79,9 @@ uint32_t get_stream(const uint32_t* words, size_t nwords, size_t stride, size_t 
 // the tensor and the first non-integer or out-of-range one.
 std::vector<uint32_t> integer_zeros(const std::string& name, const QuantizedTensor& t,
                                     const std::string& layout, uint32_t lo) {
+  LB_CHECK_ARG(!t.format.min_offset, "tensor ", name, ": ", format_name(t.format),
+               " (w = d*q + m, llama.cpp's q4_1/q5_1) has no ", layout,
+               " equivalent; the nearest is w", t.format.bits, "g32 (an integer zero-point)");
   const auto n = static_cast<size_t>(t.scale_count());
   std::vector<uint32_t> out(n);
   const uint32_t hi = (1u << t.format.bits) - 1u;

@@ -17,7 +17,7 @@ constexpr float kF16Max = 65504.0f;
 }  // namespace
 
 void check_weights(const float* w, int64_t rows, int64_t cols, const QuantFormat& f,
-                   const std::string& name) {
+                   const std::string& name, bool min_form_ok) {
   LB_CHECK_ARG(rows > 0 && cols > 0, "tensor ", name, ": cannot quantize shape [", rows, ", ", cols,
                "]");
   try {
@@ -25,6 +25,8 @@ void check_weights(const float* w, int64_t rows, int64_t cols, const QuantFormat
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(concat("tensor ", name, ": ", e.what()));
   }
+  LB_CHECK_ARG(min_form_ok || !f.min_offset, "tensor ", name, ": ", format_name(f),
+               " is produced by the q4_1 / q5_1 schemes only");
   // Any |w| <= 65504 keeps every f16 scale finite: the largest is absmax / 1 (2-bit symmetric).
   const bool f16_limited =
       f.kind == QuantKind::f16 || (f.kind == QuantKind::affine_int && f.scale_dtype == DType::f16);

@@ -13,9 +13,10 @@
 namespace lowbit::quant {
 
 // Throws InvalidArgument naming `name` on an empty shape, an invalid format, NaN/Inf weights,
-// or weights beyond f16 where the format stores f16 values or scales.
+// or weights beyond f16 where the format stores f16 values or scales. The min form (w = d*q +
+// m) is refused unless `min_form_ok`: only ggml's reference quantizers (ggml_rtn.h) fit it.
 void check_weights(const float* w, int64_t rows, int64_t cols, const QuantFormat& format,
-                   const std::string& name);
+                   const std::string& name, bool min_form_ok = false);
 
 // A [rows, cols] tensor of `format` with its codes, scales, zeros (asymmetric affine_int) and
 // nested scales (nf4 double quant) allocated.

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "numerics/half.h"
 #include "quant/affine_store.h"
@@ -14,10 +15,11 @@ namespace {
 
 constexpr int kBlock = 32;
 
-// One block of n <= 32 values: writes n codes and returns the f16 bits of d.
-using BlockRule = uint16_t (*)(const float* x, int n, uint8_t* codes);
+// One block of n <= 32 values: writes n codes and returns the f16 bits of d (and, in the min
+// form, writes the f16 bits of the min).
+using BlockRule = uint16_t (*)(const float* x, int n, uint8_t* codes, uint16_t* min);
 
-uint16_t q8_0_block(const float* x, int n, uint8_t* codes) {
+uint16_t q8_0_block(const float* x, int n, uint8_t* codes, uint16_t*) {
   float amax = 0.0f;
   for (int j = 0; j < n; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
@@ -32,7 +34,7 @@ uint16_t q8_0_block(const float* x, int n, uint8_t* codes) {
 // Q4_0 / Q5_0: the signed value of the largest magnitude (the first of equal magnitudes) gives
 // d = max / -half, so that value gets code 0.
 template <int kHalf>
-uint16_t legacy_sym_block(const float* x, int n, uint8_t* codes) {
+uint16_t legacy_sym_block(const float* x, int n, uint8_t* codes, uint16_t*) {
   float amax = 0.0f, max = 0.0f;
   for (int j = 0; j < n; ++j)
     if (amax < std::fabs(x[j])) {
@@ -50,10 +52,35 @@ uint16_t legacy_sym_block(const float* x, int n, uint8_t* codes) {
   return f32_to_f16(d);
 }
 
+// Q4_1 / Q5_1: the block's range [min, max] (strict comparisons from +-FLT_MAX), d = range /
+// levels, codes from the f32 min: q = trunc((x - min) * id + 0.5) (two statements, no fused
+// multiply-add), clamped to the top code for Q4_1 only (Q5_1 cannot exceed it); a constant
+// block gets d = 0 and codes 0.
+template <int kLevels>
+uint16_t legacy_min_block(const float* x, int n, uint8_t* codes, uint16_t* min_bits) {
+  float min = std::numeric_limits<float>::max(), max = -std::numeric_limits<float>::max();
+  for (int j = 0; j < n; ++j) {
+    if (x[j] < min) min = x[j];
+    if (x[j] > max) max = x[j];
+  }
+  const float d = (max - min) / static_cast<float>(kLevels);
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < n; ++j) {
+    const float scaled = (x[j] - min) * id;
+    const float v = scaled + 0.5f;  // >= 0.5: truncation is floor
+    const int q = static_cast<int>(v);
+    codes[j] = static_cast<uint8_t>(kLevels == 15 ? std::min(q, 15) : q);
+  }
+  *min_bits = f32_to_f16(min);
+  return f32_to_f16(d);
+}
+
 BlockRule block_rule(std::string_view scheme) {
   if (scheme == "q8_0") return q8_0_block;
   if (scheme == "q4_0") return legacy_sym_block<8>;
   if (scheme == "q5_0") return legacy_sym_block<16>;
+  if (scheme == "q4_1") return legacy_min_block<15>;
+  if (scheme == "q5_1") return legacy_min_block<31>;
   return nullptr;
 }
 
@@ -67,6 +94,10 @@ const std::vector<GgmlSchemeInfo>& ggml_schemes() {
        "llama.cpp Q4_0: 4-bit blocks of 32, f16 d = max/-8 (ggml's rounding, GGUF-exact)"},
       {"q5_0", QuantFormat::affine(5, kBlock, true),
        "llama.cpp Q5_0: 5-bit blocks of 32, f16 d = max/-16 (ggml's rounding, GGUF-exact)"},
+      {"q4_1", QuantFormat::affine_min(4, kBlock),
+       "llama.cpp Q4_1: 4-bit blocks of 32, f16 d = range/15 and f16 min (GGUF-exact)"},
+      {"q5_1", QuantFormat::affine_min(5, kBlock),
+       "llama.cpp Q5_1: 5-bit blocks of 32, f16 d = range/31 and f16 min (GGUF-exact)"},
   };
   return schemes;
 }
@@ -83,9 +114,11 @@ QuantizedTensor quantize_ggml(const float* w, int64_t rows, int64_t cols, std::s
   LB_CHECK_ARG(info.has_value(), "tensor ", name, ": '", scheme, "' is not a ggml scheme");
   const BlockRule rule = block_rule(scheme);
   LB_CHECK(rule != nullptr, "no block rule for ", scheme);
-  check_weights(w, rows, cols, info->format, name);
+  check_weights(w, rows, cols, info->format, name, /*min_form_ok=*/true);
   QuantizedTensor t = allocate_quantized(info->format, rows, cols);
   auto* scales = t.scales.as_mutable<uint16_t>();
+  uint16_t* mins = info->format.min_offset ? t.zeros.as_mutable<uint16_t>() : nullptr;
+  uint16_t unused_min = 0;
   const int64_t per_row = t.groups_per_row();
   std::vector<uint8_t> codes(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
@@ -93,7 +126,8 @@ QuantizedTensor quantize_ggml(const float* w, int64_t rows, int64_t cols, std::s
     for (int64_t g = 0; g < per_row; ++g) {
       const int64_t c0 = g * kBlock;
       const int n = static_cast<int>(std::min<int64_t>(kBlock, cols - c0));
-      scales[r * per_row + g] = rule(x + c0, n, codes.data() + c0);
+      const int64_t at = r * per_row + g;
+      scales[at] = rule(x + c0, n, codes.data() + c0, mins != nullptr ? &mins[at] : &unused_min);
     }
     store_row_codes(t, r, codes.data());
   }

@@ -10,7 +10,11 @@
 //   q4_0    affine_int 4 g32 sym     max = the signed value of largest |x| (first wins);
 //                                    d = max / -8, q = min(15, trunc(x * id + 8.5f)); code = q
 //   q5_0    affine_int 5 g32 sym     as q4_0 with d = max / -16, q = min(31, trunc(x*id + 16.5f))
-// The scale is f16(d) (round to nearest even; an all-zero q4_0/q5_0 block stores -0), so a
+//   q4_1    affine_int 4 g32 min     min/max of the block, d = (max - min) / 15,
+//                                    q = min(15, trunc((x - min) * id + 0.5f)); w = d * q + m
+//   q5_1    affine_int 5 g32 min     as q4_1 with d = (max - min) / 31 and no clamp
+// The scale is f16(d) (round to nearest even; an all-zero q4_0/q5_0 block stores -0) and the
+// min f16(min) (codes use the f32 min, as ggml does), so a
 // tensor quantized here and written by io/gguf_writer.h is byte-identical to ggml's output. A
 // row whose length is not a multiple of 32 (lowbit output only; GGUF needs whole blocks) gets
 // the same rule over its shorter last group.

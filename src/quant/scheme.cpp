@@ -174,14 +174,12 @@ Scheme find_scheme(std::string_view name) {
     return s;
   }
   // llama.cpp types lowbit reads but cannot yet produce exactly: each needs a format lowbit does
-  // not have (an f16 offset m in w = d*q + m, two-level k-quant scales, the IQ4_NL codebook).
-  static constexpr std::array<std::array<std::string_view, 3>, 8> kNotYet{{
-      {"q4_1", "an f16 offset m (w = d*q + m)", "q4_0"},
-      {"q5_1", "an f16 offset m (w = d*q + m)", "q5_0"},
+  // not have (two-level k-quant scales, the IQ4_NL codebook).
+  static constexpr std::array<std::array<std::string_view, 3>, 6> kNotYet{{
       {"q2_k", "two-level super-block scales", "q4_0"},
       {"q3_k", "two-level super-block scales", "q4_0"},
       {"q4_k", "two-level super-block scales and mins", "q4_0"},
-      {"q5_k", "two-level super-block scales and mins", "q5_0"},
+      {"q5_k", "two-level super-block scales and mins", "q5_1"},
       {"q6_k", "two-level super-block scales", "q8_0"},
       {"iq4_nl", "a non-uniform 16-value codebook", "q4_0"},
   }};

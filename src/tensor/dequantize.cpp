@@ -14,10 +14,12 @@
 namespace lowbit {
 namespace {
 
-// Value of code q once its group's scale and zero are known.
+// Value of code q once its group's scale and zero (the additive min in the min form) are known.
 float decode_code(const QuantFormat& f, uint8_t q, float scale, float zero) {
   switch (f.kind) {
     case QuantKind::affine_int:
+      // ggml's min form: the product, then the sum, each rounded (as ggml and gguf-py decode).
+      if (f.min_offset) return scale * static_cast<float>(q) + zero;
       // q - zero is exact (small integers), so the single rounding is the product.
       return scale * (static_cast<float>(q) - zero);
     case QuantKind::nf4:

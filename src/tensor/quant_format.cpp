@@ -25,6 +25,12 @@ QuantFormat QuantFormat::affine(int bits, int group_size, bool symmetric) {
   return f;
 }
 
+QuantFormat QuantFormat::affine_min(int bits, int group_size) {
+  QuantFormat f = affine(bits, group_size, false);
+  f.min_offset = true;
+  return f;
+}
+
 QuantFormat QuantFormat::nf4(int block, bool double_quant) {
   QuantFormat f;
   f.kind = QuantKind::nf4;
@@ -98,6 +104,8 @@ void validate_format(const QuantFormat& f) {
   // Only affine_int stores zero-points.
   LB_CHECK_ARG(f.symmetric || f.kind == QuantKind::affine_int, "format ", name,
                " is always symmetric");
+  LB_CHECK_ARG(!f.min_offset || f.has_zeros(), "format ", name,
+               " has no additive min (only asymmetric integer formats do)");
   switch (f.kind) {
     case QuantKind::f32:
     case QuantKind::f16:
@@ -171,7 +179,8 @@ std::string format_name(const QuantFormat& f) {
   };
   switch (f.kind) {
     case QuantKind::affine_int:
-      return concat("int", f.bits, " ", granularity(), f.symmetric ? " sym" : " asym");
+      return concat("int", f.bits, " ", granularity(),
+                    f.symmetric ? " sym" : (f.min_offset ? " min" : " asym"));
     case QuantKind::nf4:
       return concat("nf4 b", f.group_size, f.double_quant ? " dq" : "");
     case QuantKind::fp8_e4m3:

@@ -15,6 +15,8 @@
 //              (so for 4 bits element 2j is the low nibble of byte j). Each row starts on a byte
 //              boundary. Codes are unsigned q in [0, 2^bits - 1]; w = scale * (q - zero), where
 //              zero is the stored f16 zero-point (asymmetric) or 2^(bits-1) (symmetric).
+//              With min_offset (ggml's Q4_1/Q5_1 form) the f16 entry is an offset added after
+//              scaling instead: w = scale * q + min, two roundings (the product, then the sum).
 //  nf4         4-bit codes packed as affine_int bits=4; w = absmax * kNf4Codebook[q].
 //              group_size is the block (64 by default). absmax is the f32 `scales` entry, or
 //              with double quantization an u8 code: absmax = nested_offset +
@@ -45,6 +47,7 @@ struct QuantFormat {
   bool symmetric = true;         // affine_int: no stored zero-point
   DType scale_dtype = DType::f32;
   bool double_quant = false;  // nf4: scales quantized to u8 in blocks of 256
+  bool min_offset = false;    // asymmetric affine_int: `zeros` holds an additive min (see above)
 
   bool is_dense() const {
     return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
@@ -56,6 +59,8 @@ struct QuantFormat {
   static QuantFormat dense(QuantKind kind);
   // Integer affine format; scale and zero-point in f16.
   static QuantFormat affine(int bits, int group_size, bool symmetric);
+  // Integer codes with an f16 scale and an f16 additive min per group: w = scale * q + min.
+  static QuantFormat affine_min(int bits, int group_size);
   static QuantFormat nf4(int block = 64, bool double_quant = false);
   // fp8 with per-channel (group_size 0) or per-tensor (-1) f32 scale.
   static QuantFormat fp8(QuantKind kind, int group_size = kPerChannel);
@@ -64,7 +69,8 @@ struct QuantFormat {
 // Throws InvalidArgument when the combination of fields is not a valid format. The accepted
 // combinations, and nothing else:
 //   f32 (bits 32), f16 / bf16 (bits 16): group_size 0, symmetric, scale_dtype f32, no double_quant
-//   affine_int: bits 2..8, group_size > 0 / 0 / -1, scale_dtype f16 or f32, no double_quant
+//   affine_int: bits 2..8, group_size > 0 / 0 / -1, scale_dtype f16 or f32, no double_quant;
+//               min_offset only when asymmetric
 //   nf4: bits 4, group_size > 0, symmetric, scale_dtype f32, double_quant true or false
 //   fp8_e4m3 / fp8_e5m2: bits 8, group_size 0 or -1, symmetric, scale_dtype f32, no double_quant
 void validate_format(const QuantFormat& format);
@@ -88,7 +94,8 @@ struct BufferSizes {
 };
 // Throws InvalidArgument (validate_format) for an invalid format.
 BufferSizes buffer_sizes(const QuantFormat& format, int64_t rows, int64_t cols);
-// A short readable name: "f32", "int4 g128 asym", "nf4 b64 dq", "fp8_e4m3 per-channel".
+// A short readable name: "f32", "int4 g128 asym", "int4 g32 min", "nf4 b64 dq", "fp8_e4m3
+// per-channel".
 std::string format_name(const QuantFormat& format);
 std::string kind_name(QuantKind kind);
 // The DType of one stored element of `kind` (f32, f16, bf16, f8_e4m3, f8_e5m2), or nullopt for

@@ -75,7 +75,8 @@ void QuantizedTensor::check_finite(const std::string& name) const {
   LB_CHECK_FORMAT(bad_scale < 0, "tensor ", name, ": non-finite scale at index ", bad_scale);
   if (format.has_zeros()) {
     const int64_t bad_zero = first_non_finite(zeros.data(), scale_count(), DType::f16);
-    LB_CHECK_FORMAT(bad_zero < 0, "tensor ", name, ": non-finite zero-point at index ", bad_zero);
+    LB_CHECK_FORMAT(bad_zero < 0, "tensor ", name, ": non-finite ",
+                    format.min_offset ? "min" : "zero-point", " at index ", bad_zero);
   }
   if (format.double_quant) {
     const int64_t n = (scale_count() + 255) / 256;

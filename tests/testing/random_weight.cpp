@@ -88,8 +88,11 @@ QuantizedTensor random_weight(const QuantFormat& f, int64_t rows, int64_t cols, 
   }
   if (f.has_zeros()) {
     w.zeros = Buffer::allocate(scales * 2);
+    // A zero-point within the code range, or (min form) a min that puts the group's values
+    // around 0, as a block's minimum would.
     std::uniform_real_distribution<float> zero(0.0f, static_cast<float>((1 << f.bits) - 1));
-    for (size_t i = 0; i < scales; ++i) put_f16(w.zeros, i, zero(rng));
+    std::uniform_real_distribution<float> min(-0.1f * static_cast<float>(1 << f.bits), 0.05f);
+    for (size_t i = 0; i < scales; ++i) put_f16(w.zeros, i, f.min_offset ? min(rng) : zero(rng));
   }
   w.validate("random");
   return w;

@@ -27,9 +27,11 @@
 //                            gacc = fmaf(float(isum), d_b, gacc)
 //     asymmetric:            gacc = fmaf(-(zero_rg - off), zero_terms_g, gacc)
 //     acc = fmaf(scale_rg, gacc, acc)
+//     min form:              acc = fmaf(min_rg, zero_terms_g, acc)   (zero_rg is 0 there)
 //   y = acc
 // zero_terms_g = sum over the group's blocks, in order, of d_b * float(sums_b) (q8_zero_terms).
-// zero_rg - off is exact in f32 (zero is an f16 in [0, 2^bits - 1]).
+// zero_rg - off is exact in f32 (zero is an f16 in [0, 2^bits - 1]). In the min form
+// (w = scale * q + min) zero_rg is 0 and the min multiplies the same activation sums.
 #pragma once
 
 #include <cstdint>

@@ -40,7 +40,7 @@ void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
         if (!p.symmetric) std::memcpy(&p.zeros16[at], w.zeros + w.entry_index(r, g), 2);
       } else {
         p.scales[at] = w.scale(r, g);
-        if (!p.symmetric) p.zeros[at] = w.zero(r, g) - off;
+        if (!p.symmetric) p.zeros[at] = p.min_offset ? w.min(r, g) : w.zero(r, g) - off;
       }
     }
   }
@@ -57,6 +57,7 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   auto p = std::make_shared<PackedQ8>();
   p->bits = w.bits;
   p->symmetric = w.symmetric;
+  p->min_offset = w.min_offset;
   p->rows = w.rows;
   p->cols = w.cols;
   p->group_len = w.group_len;

@@ -17,7 +17,8 @@
 //     stored f16 bits when the tensor's scales are f16 (half; decode reads as many scale bytes
 //     as the source has), else f32.
 //   zeros (asymmetric only): the same shape; when half the stored f16 zero-point bits (the kernel
-//     subtracts 2^(bits-1) in f32, exactly), else zero - 2^(bits-1) in f32 (exact).
+//     subtracts 2^(bits-1) in f32, exactly), else zero - 2^(bits-1) in f32 (exact). In the min
+//     form they hold the mins (f16 bits when half, else f32) and the zero-point is 0.
 // Activations for these kernels are quantized in element order (nibble_order false).
 #pragma once
 
@@ -37,6 +38,7 @@ inline constexpr int64_t kPackRows = 8;
 struct PackedQ8 {
   int bits = 4;
   bool symmetric = true;
+  bool min_offset = false;  // zeros hold additive mins (block_q8.h's min form)
   int64_t rows = 0, cols = 0, group_len = 0;
   int64_t tiles = 0, blocks = 0, groups = 0;
   std::vector<uint8_t> codes;

@@ -85,6 +85,18 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
       }
     }
     const size_t at = static_cast<size_t>((t * groups + g) * kPackRows);
+    if (p.min_offset) {
+      // The zero-point is 0: gacc - (0 - off) * zero_terms, then the mins after the scales.
+      const __m256 off = _mm256_set1_ps(static_cast<float>(kOff));
+      const __m256 scales = params8(p.half, p.scales, p.scales16, at);
+      const __m256 mins = params8(p.half, p.zeros, p.zeros16, at);
+      for (int i = 0; i < kRows; ++i) {
+        const __m256 zt = _mm256_set1_ps(a.zero_terms[(i0 + i) * groups + g]);
+        acc[i] = _mm256_fmadd_ps(scales, _mm256_fmadd_ps(off, zt, gacc[i]), acc[i]);
+        acc[i] = _mm256_fmadd_ps(mins, zt, acc[i]);
+      }
+      continue;
+    }
     if (!p.symmetric) {
       const __m256 zeros = p.half ? _mm256_sub_ps(params8(true, p.zeros, p.zeros16, at),
                                                   _mm256_set1_ps(static_cast<float>(kOff)))

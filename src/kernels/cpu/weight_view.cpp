@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// WeightView construction and per-group zero-point lookup.
+// WeightView construction and per-group zero-point / min lookup.
 #include "kernels/cpu/weight_view.h"
 
 #include <cstring>
@@ -8,12 +8,22 @@
 
 namespace lowbit::kernels::cpu {
 
-float WeightView::zero(int64_t r, int64_t g) const {
-  if (kind != QuantKind::affine_int) return 0.0f;
-  if (zeros == nullptr) return static_cast<float>(1 << (bits - 1));
+namespace {
+float f16_entry(const uint16_t* entries, int64_t index) {
   uint16_t bits_f16;
-  std::memcpy(&bits_f16, zeros + entry_index(r, g), sizeof bits_f16);
+  std::memcpy(&bits_f16, entries + index, sizeof bits_f16);
   return f16_to_f32(bits_f16);
+}
+}  // namespace
+
+float WeightView::zero(int64_t r, int64_t g) const {
+  if (kind != QuantKind::affine_int || min_offset) return 0.0f;
+  if (zeros == nullptr) return static_cast<float>(1 << (bits - 1));
+  return f16_entry(zeros, entry_index(r, g));
+}
+
+float WeightView::min(int64_t r, int64_t g) const {
+  return min_offset ? f16_entry(zeros, entry_index(r, g)) : 0.0f;
 }
 
 WeightView make_weight_view(const QuantizedTensor& w) {
@@ -22,6 +32,7 @@ WeightView make_weight_view(const QuantizedTensor& w) {
   v.kind = f.kind;
   v.bits = f.bits;
   v.symmetric = f.symmetric;
+  v.min_offset = f.min_offset;
   v.rows = w.rows();
   v.cols = w.cols();
   v.row_bytes = w.row_bytes();

@@ -15,6 +15,7 @@ struct WeightView {
   QuantKind kind = QuantKind::f32;
   int bits = 32;
   bool symmetric = true;
+  bool min_offset = false;  // `zeros` holds an additive min: w = scale * q + min
   bool per_tensor = false;  // one scale (and zero) for the whole tensor
   int64_t rows = 0;         // N (output features)
   int64_t cols = 0;         // K (input features)
@@ -23,7 +24,7 @@ struct WeightView {
   size_t row_bytes = 0;
   const uint8_t* codes = nullptr;   // [rows, row_bytes]
   ScaleReader scales;               // [rows, groups] (per-tensor: [1]) scale entries
-  const uint16_t* zeros = nullptr;  // [rows, groups] f16, asymmetric affine only
+  const uint16_t* zeros = nullptr;  // [rows, groups] f16 zero-points (or mins), asymmetric only
 
   bool is_dense() const {
     return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
@@ -38,9 +39,11 @@ struct WeightView {
   int64_t entry_index(int64_t r, int64_t g) const { return per_tensor ? 0 : r * groups + g; }
   // Multiplier of group g of row r; 1 for dense formats.
   float scale(int64_t r, int64_t g) const { return scales.at(entry_index(r, g)); }
-  // What is subtracted from a code before scaling (affine only): the stored zero-point or
-  // 2^(bits-1) when symmetric.
+  // What is subtracted from a code before scaling (affine only): the stored zero-point,
+  // 2^(bits-1) when symmetric, 0 in the min form.
   float zero(int64_t r, int64_t g) const;
+  // What is added after scaling: the stored min in the min form, else 0.
+  float min(int64_t r, int64_t g) const;
 };
 
 // Resolves `w`; the caller has checked the buffer sizes (kernels.cpp check_weight).

@@ -82,7 +82,9 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
   EXPECT_EQ(out.hf_config(), in.hf_config());
   // ffn_down rows are 32 wide: whole blocks, so they get the scheme's type too.
   const uint32_t expected = scheme == "q4_0"   ? io::kGgmlQ4_0
+                            : scheme == "q4_1" ? io::kGgmlQ4_1
                             : scheme == "q5_0" ? io::kGgmlQ5_0
+                            : scheme == "q5_1" ? io::kGgmlQ5_1
                             : scheme == "q8_0" ? io::kGgmlQ8_0
                             : scheme == "f16"  ? io::kGgmlF16
                                                : io::kGgmlBF16;
@@ -95,7 +97,12 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
   ASSERT_EQ(ins.exit_code, 0) << ins.err;
   const json info = json::parse(ins.out);
   ASSERT_EQ(info.at("tensors").size(), out.tensors().size());
-  const double bits = scheme == "q4_0" ? 4.5 : scheme == "q5_0" ? 5.5 : scheme == "q8_0" ? 8.5 : 16;
+  const double bits = scheme == "q4_0"   ? 4.5
+                      : scheme == "q4_1" ? 5.0
+                      : scheme == "q5_0" ? 5.5
+                      : scheme == "q5_1" ? 6.0
+                      : scheme == "q8_0" ? 8.5
+                                         : 16;
   EXPECT_DOUBLE_EQ(info.at("stored_bits_per_weight").get<double>(), bits);
   for (const json& t : info.at("tensors"))
     if (t.at("name") == "model.layers.0.self_attn.q_proj.weight") {
@@ -112,7 +119,7 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Schemes, GgufExport,
-                         ::testing::Values("q4_0", "q5_0", "q8_0", "f16", "bf16"));
+                         ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "f16", "bf16"));
 
 TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
   TempDir tmp;
@@ -124,9 +131,11 @@ TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
                         "compressed-tensors, gptq or awq)");
   expect_one_line_error(run_lowbit(base + "--scheme w4g128 --format gguf"), 2,
                         "--scheme w4g128 (int4 g128 asym) has no GGUF equivalent; the nearest "
-                        "GGUF scheme is q4_0");
+                        "GGUF scheme is q4_1");
   expect_one_line_error(run_lowbit(base + "--scheme w6 --format gguf"), 2,
                         "the nearest GGUF scheme is q5_0");
+  expect_one_line_error(run_lowbit(base + "--scheme w4g128-sym --format gguf"), 2,
+                        "the nearest GGUF scheme is q4_0");
   expect_one_line_error(run_lowbit(base + "--scheme fp8 --format gguf"), 2,
                         "the nearest GGUF scheme is q8_0");
   expect_one_line_error(run_lowbit(base + "--scheme q8_0 --embed nf4 --format gguf"), 2,
@@ -242,6 +251,32 @@ TEST(GgufExportReal, SmolLm2Q4_0IsTheLowbitCheckpoint) {
   EXPECT_EQ(out.metadata().at("tokenizer.ggml.pre"), in.metadata().at("tokenizer.ggml.pre"));
   EXPECT_EQ(out.metadata().at("general.file_type"), 2);
   EXPECT_EQ(out.hf_config(), in.hf_config());
+}
+
+// SmolLM2-135M ships as llama.cpp's Q4_1. lowbit holds those tensors packed (codes, d and m
+// bit for bit); quantizing their decoded values again with the q4_1 scheme (ggml's reference
+// rule) and writing GGUF gives back the published file's bytes for every Q4_1 tensor.
+TEST(GgufExportReal, SmolLm2Q4_1ReproducesThePublishedFile) {
+  LB_REQUIRE_DATA(src, "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
+  TempDir tmp;
+  const fs::path gguf = tmp.path() / "q4_1.gguf";
+  const CommandResult g = run_lowbit("quantize -m " + src.string() +
+                                     " --scheme q4_1 --format gguf --out " + gguf.string());
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  const io::GgufFile out = io::GgufFile::open(gguf);
+  const io::GgufFile in = io::GgufFile::open(src);
+  int q41 = 0;
+  for (const io::GgufTensorInfo& t : in.tensors()) {
+    if (t.type != io::kGgmlQ4_1) continue;
+    const io::GgufTensorInfo* o = out.find(t.name);
+    ASSERT_NE(o, nullptr) << t.name;
+    ASSERT_EQ(o->type, io::kGgmlQ4_1) << t.name;
+    ASSERT_EQ(o->size, t.size) << t.name;
+    EXPECT_EQ(std::memcmp(o->data, t.data, t.size), 0) << t.name;
+    ++q41;
+  }
+  EXPECT_EQ(q41, 30 * 7);
+  EXPECT_EQ(out.metadata().at("general.file_type"), 3);  // MOSTLY_Q4_1
 }
 
 }  // namespace

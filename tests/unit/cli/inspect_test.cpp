@@ -51,8 +51,9 @@ TEST(Inspect, GgufFixtureShowsStoredTypesAndBothBitsPerWeight) {
   const double linear_stored = 256 * 256 / 256 * 84 + 64 * 256 / 256 * 144 + 64 * 256 / 32 * 22 +
                                256 * 256 / 256 * 110 + 32 * 256 / 256 * 176 + 32 * 256 / 256 * 136 +
                                256 * 32 / 32 * 20;
-  // Loaded: v packed (5.5 bits), every other linear f32.
-  const double linear_loaded = 64 * 256 * 5.5 / 8 + (linear_params - 64 * 256) * 4;
+  // Loaded: v (5.5 bits) and down (5 bits) packed, every other linear f32.
+  const double linear_loaded =
+      64 * 256 * 5.5 / 8 + 256 * 32 * 5.0 / 8 + (linear_params - 64 * 256 - 256 * 32) * 4;
   EXPECT_EQ(j["linear_parameters"], linear_params);
   EXPECT_EQ(j["stored_linear_bytes"], linear_stored);
   EXPECT_EQ(j["linear_bytes"], linear_loaded);
@@ -92,11 +93,12 @@ TEST(Inspect, SmolLm2Q4_1StoredBitsPerWeight) {
   LB_REQUIRE_DATA(gguf, "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
   const nlohmann::json j = inspect_json(gguf);
   EXPECT_EQ(j["stored_bits_per_weight"], 5.0);
-  EXPECT_EQ(j["bits_per_weight"], 32.0);  // Q4_1 is dequantized to f32
+  EXPECT_EQ(j["bits_per_weight"], 5.0);  // Q4_1 is held packed: 4-bit codes, f16 d and m
   const auto t = by_name(j);
   EXPECT_EQ(t.at("model.embed_tokens.weight")["stored_type"], "Q8_0");
   EXPECT_EQ(t.at("model.embed_tokens.weight")["loaded_as"], "packed int8 g32 sym");
   EXPECT_EQ(t.at("model.layers.0.mlp.down_proj.weight")["stored_type"], "Q4_1");
+  EXPECT_EQ(t.at("model.layers.0.mlp.down_proj.weight")["loaded_as"], "packed int4 g32 min");
   // 30 layers of q, o [576, 576], k, v [192, 576], gate, up [1536, 576], down [576, 1536];
   // embedding [49152, 576]; 61 f32 norms of 576.
   const int64_t linear = 30 * (576 * 576 * 2 + 192 * 576 * 2 + 1536 * 576 * 3);

@@ -16,6 +16,7 @@
 #include "io/llama2c.h"
 #include "numerics/bit_pack.h"
 #include "numerics/half.h"
+#include "tensor/dequantize.h"
 #include "testing/test_data.h"
 #include "util/error.h"
 
@@ -270,10 +271,13 @@ TEST_P(GgufTypes, DecodesEveryConvertedType) {
     EXPECT_EQ(w, q4_expected[i]) << i;
   }
 
+  // Q4_1 is held packed in the min form: d and m bit for bit, codes = q.
   const QuantizedTensor t41 = g.tensor(*g.find("q41"));
-  EXPECT_EQ(t41.format, QuantFormat::dense(QuantKind::f32));
+  EXPECT_EQ(t41.format, QuantFormat::affine_min(4, 32));
   EXPECT_EQ(t41.shape, (Shape{2, 32}));
-  for (int i = 0; i < 64; ++i) EXPECT_EQ(t41.codes.as<float>()[i], q41_expected[i]) << i;
+  EXPECT_EQ(t41.zeros.as<uint16_t>()[0], f32_to_f16(ms[0]));
+  const std::vector<float> d41 = dequantize_reference(t41);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(d41[static_cast<size_t>(i)], q41_expected[i]) << i;
 
   try {
     g.tensor(*g.find("iq2"));
@@ -505,13 +509,15 @@ TEST(Gguf, NonFiniteScalesAreCaughtByCheckFinite) {
   std::memcpy(f32.data() + 4, &nan, 4);
   b.tensor("f32_nan", {2}, kGgmlF32, f32);
   const GgufFile g = GgufFile::open(write_file(dir, b.build()));
-  for (const char* name : {"q4k_inf", "q41_nan", "f32_nan"}) {
+  // Q4_1 loads packed, so its NaN is the stored min's; the others decode to a non-finite weight.
+  for (const auto& [name, what] : {std::pair{"q4k_inf", "weight"}, std::pair{"q41_nan", "min"},
+                                   std::pair{"f32_nan", "weight"}}) {
     const QuantizedTensor t = g.tensor(*g.find(name));
     try {
       t.check_finite(name);
       ADD_FAILURE() << name;
     } catch (const FormatError& e) {
-      EXPECT_NE(std::string(e.what()).find(concat("tensor ", name, ": non-finite weight")),
+      EXPECT_NE(std::string(e.what()).find(concat("tensor ", name, ": non-finite ", what)),
                 std::string::npos)
           << e.what();
     }

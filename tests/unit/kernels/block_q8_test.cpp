@@ -127,6 +127,14 @@ std::vector<QuantFormat> supported_formats() {
       f.scale_dtype = DType::f32;
       out.push_back(f);
     }
+  // ggml's min form (q4_1's layout, and other widths and groups).
+  for (int bits : {4, 8}) {
+    for (int group : {32, 128, kPerChannel, kPerTensor})
+      out.push_back(QuantFormat::affine_min(bits, group));
+    QuantFormat f = QuantFormat::affine_min(bits, 64);
+    f.scale_dtype = DType::f32;
+    out.push_back(f);
+  }
   return out;
 }
 

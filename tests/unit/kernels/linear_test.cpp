@@ -48,6 +48,10 @@ std::vector<QuantFormat> all_formats() {
       out.push_back(f);
       out.push_back(QuantFormat::affine(bits, 37, sym));  // odd groups: nibbles off bytes
     }
+  // ggml's min form (w = scale * q + min): its sizes, then other widths and groups.
+  for (int bits : {4, 5, 8, 3})
+    for (int group : {32, 128, 37, kPerChannel, kPerTensor})
+      out.push_back(QuantFormat::affine_min(bits, group));
   for (int block : {32, 64, 37})
     for (bool dq : {false, true}) out.push_back(QuantFormat::nf4(block, dq));
   for (QuantKind k : {QuantKind::fp8_e4m3, QuantKind::fp8_e5m2})

@@ -12,6 +12,7 @@
 
 #include "io/ggml_blocks.h"
 #include "io/gguf.h"
+#include "numerics/bit_pack.h"
 #include "quant/ggml_rtn.h"
 #include "quant/rtn.h"
 #include "quant/scheme.h"
@@ -59,7 +60,8 @@ TEST_P(GgmlParity, MatchesTheReferenceQuantizerByteForByte) {
   ASSERT_EQ(ref->type, c.type);
   const size_t n_blocks = static_cast<size_t>(rows * cols / 32);
   std::vector<uint8_t> blocks(n_blocks * io::ggml_type(c.type)->bytes, 0xAB);
-  io::pack_ggml_blocks(c.type, q.codes.data(), q.scales.data(), n_blocks, blocks.data());
+  io::pack_ggml_blocks(c.type, q.codes.data(), q.scales.data(),
+                       q.format.min_offset ? q.zeros.data() : nullptr, n_blocks, blocks.data());
   ASSERT_EQ(blocks.size(), ref->size);
   for (size_t b = 0; b < n_blocks; ++b) {
     const size_t bytes = io::ggml_type(c.type)->bytes;
@@ -73,12 +75,16 @@ TEST_P(GgmlParity, MatchesTheReferenceQuantizerByteForByte) {
   EXPECT_EQ(std::memcmp(read.codes.data(), q.codes.data(), q.codes.size()), 0);
   ASSERT_EQ(read.scales.size(), q.scales.size());
   EXPECT_EQ(std::memcmp(read.scales.data(), q.scales.data(), q.scales.size()), 0);
+  ASSERT_EQ(read.zeros.size(), q.zeros.size());
+  EXPECT_EQ(std::memcmp(read.zeros.data(), q.zeros.data(), q.zeros.size()), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, GgmlParity,
                          ::testing::Values(Case{"q8_0", "Q8_0", io::kGgmlQ8_0},
                                            Case{"q4_0", "Q4_0", io::kGgmlQ4_0},
-                                           Case{"q5_0", "Q5_0", io::kGgmlQ5_0}),
+                                           Case{"q5_0", "Q5_0", io::kGgmlQ5_0},
+                                           Case{"q4_1", "Q4_1", io::kGgmlQ4_1},
+                                           Case{"q5_1", "Q5_1", io::kGgmlQ5_1}),
                          [](const auto& p) { return std::string(p.param.scheme); });
 
 TEST(GgmlParity, Bf16MatchesTheReferenceConversion) {
@@ -98,7 +104,8 @@ TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
     EXPECT_EQ(s.algorithm, "ggml");
     EXPECT_EQ(s.format, info.format);
     EXPECT_EQ(s.format.group_size, 32);
-    EXPECT_TRUE(s.format.symmetric);
+    // The symmetric zero, or ggml's min form (q4_1, q5_1).
+    EXPECT_TRUE(s.format.symmetric || s.format.min_offset);
   }
   // The composed name of the same format stays lowbit's own RTN.
   EXPECT_EQ(compose_scheme(4, 32, true).algorithm, "rtn");
@@ -107,12 +114,8 @@ TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
 }
 
 TEST(GgmlSchemes, TypesWithoutAnExactLowbitFormatNameTheNearestScheme) {
-  for (const auto& [name, nearest] :
-       std::vector<std::pair<std::string, std::string>>{{"q4_1", "q4_0"},
-                                                        {"q5_1", "q5_0"},
-                                                        {"q4_k", "q4_0"},
-                                                        {"q6_k", "q8_0"},
-                                                        {"iq4_nl", "q4_0"}}) {
+  for (const auto& [name, nearest] : std::vector<std::pair<std::string, std::string>>{
+           {"q5_k", "q5_1"}, {"q4_k", "q4_0"}, {"q6_k", "q8_0"}, {"iq4_nl", "q4_0"}}) {
     try {
       find_scheme(name);
       ADD_FAILURE() << name << " was accepted";
@@ -150,6 +153,24 @@ TEST(GgmlSchemes, CornerCasesFollowGgml) {
   std::vector<float> back(40);
   dequantize_rows_reference(ragged, 0, 1, back.data());
   for (float v : back) EXPECT_EQ(v, 0.5f);
+  // q4_1 / q5_1: a constant block has d = 0, codes 0 and the value as its min; a block's
+  // minimum and maximum decode exactly to within d's f16 rounding, the minimum to m itself.
+  for (const char* scheme : {"q4_1", "q5_1"}) {
+    std::vector<float> c(32, -1.25f);
+    const QuantizedTensor constant = quantize_ggml(c.data(), 1, 32, scheme, "c");
+    EXPECT_EQ(constant.scales.as<uint16_t>()[0], 0x0000) << scheme;
+    EXPECT_EQ(constant.codes.data()[0], 0) << scheme;
+    std::vector<float> decoded(32);
+    dequantize_rows_reference(constant, 0, 1, decoded.data());
+    for (float v : decoded) EXPECT_EQ(v, -1.25f) << scheme;
+    std::vector<float> ramp(32);
+    for (int j = 0; j < 32; ++j) ramp[j] = -0.5f + 0.0625f * static_cast<float>(j);
+    const QuantizedTensor q = quantize_ggml(ramp.data(), 1, 32, scheme, "ramp");
+    dequantize_rows_reference(q, 0, 1, decoded.data());
+    EXPECT_EQ(decoded[0], -0.5f) << scheme;
+    const int levels = std::string(scheme) == "q4_1" ? 15 : 31;
+    EXPECT_EQ(packed_code(q.codes.data(), 31, q.format.bits), levels) << scheme;
+  }
   // NaN is refused naming the tensor.
   r[3] = std::nanf("");
   EXPECT_THROW(quantize_ggml(r.data(), 1, 40, "q8_0", "bad"), InvalidArgument);

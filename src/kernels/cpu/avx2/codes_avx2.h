@@ -49,33 +49,37 @@ struct RowParams {
   // Rows of up to kInline groups (K = 4096 at groups of 64) stay off the thread-local heap
   // buffer: with short rows its lookup showed in decode time.
   static constexpr size_t kInline = 64;
-  float inline_buffer[2 * kInline];
+  float inline_buffer[3 * kInline];
   const float* scale = nullptr;
   const float* zero = nullptr;
+  const float* min = nullptr;  // the min form's additive mins; nullptr otherwise
   void set_row(const WeightView& w, int64_t r) {
     const auto groups = static_cast<size_t>(w.groups);
     float* s = inline_buffer;
     if (groups > kInline) {
       thread_local std::vector<float> buffer;
-      if (buffer.size() < 2 * groups) buffer.resize(2 * groups);
+      if (buffer.size() < 3 * groups) buffer.resize(3 * groups);
       s = buffer.data();
     }
     float* z = s + groups;
+    float* m = z + groups;
     const int64_t first = w.per_tensor ? 0 : r * w.groups;
     if (w.scales.encoding == ScaleEncoding::f16) {
       f16_to_f32_n(w.scales.entry(first), w.groups, s);  // F16C: the same values, faster
     } else {
       w.scales.read(first, w.groups, s);
     }
-    if (w.zeros != nullptr) {
+    if (w.zeros != nullptr && !w.min_offset) {
       f16_to_f32_n(reinterpret_cast<const uint8_t*>(w.zeros + first), w.groups, z);
     } else {
       // 0, or the symmetric 2^(bits-1): the same for every group.
       const float z0 = w.zero(r, 0);
       for (size_t g = 0; g < groups; ++g) z[g] = z0;
     }
+    if (w.min_offset) f16_to_f32_n(reinterpret_cast<const uint8_t*>(w.zeros + first), w.groups, m);
     scale = s;
     zero = z;
+    min = w.min_offset ? m : nullptr;
   }
 };
 

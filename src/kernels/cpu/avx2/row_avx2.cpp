@@ -207,38 +207,59 @@ void load32(const Decoder& d, int64_t i, __m256* v) {
 }
 
 // dot(row r, x): per group, four FMA chains over 32 elements, then 8, then a scalar tail;
-// the group sum is scaled once. The order depends only on the format and cols.
+// the group sum is scaled once (the min form adds min * the group's sum of x). The order depends
+// only on the format and cols.
 template <class Decoder>
 float dot_row(const WeightView& w, const RowParams& params, Decoder& d, const float* x) {
   __m256 total = _mm256_setzero_ps();
   float tail_total = 0.0f;
+  const bool with_min = params.min != nullptr;
   for (int64_t g = 0; g < w.groups; ++g) {
     const int64_t b = g * w.group_len;
     const int64_t n = w.group_size(g);
     d.set_group(params.zero[g]);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 xs0 = a0, xs1 = a0;  // the group's sum of x (min form only)
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
       const int64_t k = b + i;
       __m256 v[4];
       load32(d, k, v);
-      a0 = _mm256_fmadd_ps(v[0], _mm256_loadu_ps(x + k), a0);
-      a1 = _mm256_fmadd_ps(v[1], _mm256_loadu_ps(x + k + 8), a1);
-      a2 = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(x + k + 16), a2);
-      a3 = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(x + k + 24), a3);
+      const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+      const __m256 x2 = _mm256_loadu_ps(x + k + 16), x3 = _mm256_loadu_ps(x + k + 24);
+      a0 = _mm256_fmadd_ps(v[0], x0, a0);
+      a1 = _mm256_fmadd_ps(v[1], x1, a1);
+      a2 = _mm256_fmadd_ps(v[2], x2, a2);
+      a3 = _mm256_fmadd_ps(v[3], x3, a3);
+      if (with_min) {
+        xs0 = _mm256_add_ps(xs0, _mm256_add_ps(x0, x1));
+        xs1 = _mm256_add_ps(xs1, _mm256_add_ps(x2, x3));
+      }
     }
-    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(d.load8(b + i), _mm256_loadu_ps(x + b + i), a0);
-    float tail = 0.0f;
-    for (; i < n; ++i) tail += d.at(b + i) * x[b + i];
+    for (; i + 8 <= n; i += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + b + i);
+      a0 = _mm256_fmadd_ps(d.load8(b + i), xv, a0);
+      if (with_min) xs0 = _mm256_add_ps(xs0, xv);
+    }
+    float tail = 0.0f, tail_x = 0.0f;
+    for (; i < n; ++i) {
+      tail += d.at(b + i) * x[b + i];
+      tail_x += x[b + i];
+    }
     const float scale = params.scale[g] * value_unit<Decoder>();
     const __m256 sum = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
     total = _mm256_fmadd_ps(_mm256_set1_ps(scale), sum, total);
     tail_total += scale * tail;
+    if (with_min) {
+      total = _mm256_fmadd_ps(_mm256_set1_ps(params.min[g]), _mm256_add_ps(xs0, xs1), total);
+      tail_total += params.min[g] * tail_x;
+    }
   }
   return hsum(total) + tail_total;
 }
 
-// out = scale * value, element by element, as the reference defines it.
+// out = scale * value (+ min, rounded after the product, in the min form), element by element,
+// as the reference defines it.
 template <class Decoder>
 void decode_row(const WeightView& w, const RowParams& params, Decoder& d, float* out) {
   for (int64_t g = 0; g < w.groups; ++g) {
@@ -246,17 +267,24 @@ void decode_row(const WeightView& w, const RowParams& params, Decoder& d, float*
     const int64_t n = w.group_size(g);
     d.set_group(params.zero[g]);
     const float scale = params.scale[g] * value_unit<Decoder>();
-    const __m256 scale_v = _mm256_set1_ps(scale);
+    const float min = params.min != nullptr ? params.min[g] : 0.0f;
+    const __m256 scale_v = _mm256_set1_ps(scale), min_v = _mm256_set1_ps(min);
+    // Adding +0 would turn a -0 product into +0: only the min form adds.
+    const auto value = [&](__m256 v) {
+      const __m256 product = _mm256_mul_ps(scale_v, v);
+      return params.min != nullptr ? _mm256_add_ps(product, min_v) : product;
+    };
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
       __m256 v[4];
       load32(d, b + i, v);
-      for (int64_t j = 0; j < 4; ++j)
-        _mm256_storeu_ps(out + b + i + 8 * j, _mm256_mul_ps(scale_v, v[j]));
+      for (int64_t j = 0; j < 4; ++j) _mm256_storeu_ps(out + b + i + 8 * j, value(v[j]));
     }
-    for (; i + 8 <= n; i += 8)
-      _mm256_storeu_ps(out + b + i, _mm256_mul_ps(scale_v, d.load8(b + i)));
-    for (; i < n; ++i) out[b + i] = scale * d.at(b + i);
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + b + i, value(d.load8(b + i)));
+    for (; i < n; ++i) {
+      const float product = scale * d.at(b + i);
+      out[b + i] = params.min != nullptr ? product + min : product;
+    }
   }
 }
 

@@ -80,6 +80,7 @@ void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_
           gacc = std::fmaf(-zero, a.zero_terms[i * groups + g], gacc);
         }
         acc = std::fmaf(w.scale(r, g), gacc, acc);
+        if (w.min_offset) acc = std::fmaf(w.min(r, g), a.zero_terms[i * groups + g], acc);
       }
       y[i * ldy + r] = acc;
     }

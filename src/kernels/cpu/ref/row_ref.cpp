@@ -133,6 +133,8 @@ void dot_rows(const WeightView& w, const float* x, int64_t row_begin, int64_t ro
         group += dot_lanes(values, x + g_begin + i, n);
       }
       total += w.scale(r, g) * group;
+      // The min form adds min * sum(x) per group: w = scale * q + min.
+      if (w.min_offset) total += w.min(r, g) * sum_lanes(x + g_begin, g_size);
     }
     y[r] = total;
   }
@@ -151,8 +153,12 @@ void decode_rows(const WeightView& w, int64_t row_begin, int64_t row_end, float*
         const int64_t n = std::min(kSpan, g_size - i);
         float* part = dst + g_begin + i;
         decode_span(w, row, g_begin + i, n, zero, part);
-        if (!w.is_dense())
+        if (w.min_offset) {
+          const float min = w.min(r, g);
+          for (int64_t j = 0; j < n; ++j) part[j] = scale * part[j] + min;  // two roundings
+        } else if (!w.is_dense()) {
           for (int64_t j = 0; j < n; ++j) part[j] = scale * part[j];
+        }
       }
     }
   }
