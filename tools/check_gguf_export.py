@@ -105,6 +105,9 @@ def lowbit_tensor(ckpt, entries, name: str) -> np.ndarray:
         zero = np.float32(1 << (bits - 1))
         return (scales[:, idx] * (codes - zero)).astype(np.float32)
     zeros = st[name + ".zeros"][1].astype(np.float32).reshape(rows, -1)
+    if info.get("min_offset", False):
+        # The min form (q4_1 / q5_1): w = scale * q, rounded, then + min, rounded.
+        return ((scales[:, idx] * codes).astype(np.float32) + zeros[:, idx]).astype(np.float32)
     return (scales[:, idx] * (codes - zeros[:, idx])).astype(np.float32)
 
 
