@@ -93,7 +93,7 @@ def lowbit_tensor(ckpt, entries, name: str) -> np.ndarray:
             return (v.astype(np.uint32) << 16).view(np.float32).reshape(v.shape[0], -1) if v.ndim > 1 \
                 else (v.astype(np.uint32) << 16).view(np.float32).reshape(1, -1)
         return v.astype(np.float32).reshape(-1, v.shape[-1])
-    if info["kind"] != "int":
+    if info["kind"] not in ("int", "iq4_nl"):
         raise SystemExit(f"{name}: lowbit kind {info['kind']} has no GGUF type")
     rows, cols = info["shape"]
     bits, group = info["bits"], info["group_size"]
@@ -101,6 +101,9 @@ def lowbit_tensor(ckpt, entries, name: str) -> np.ndarray:
     scales = st[name + ".scales"][1].astype(np.float32).reshape(rows, -1)
     g = cols if group <= 0 else group
     idx = np.arange(cols) // g if group > 0 else np.zeros(cols, dtype=np.int64)
+    if info["kind"] == "iq4_nl":
+        levels = np.array(quants.IQ4_NL.kvalues, dtype=np.float32)
+        return (scales[:, idx] * levels[codes.astype(np.int64)]).astype(np.float32)
     if info["symmetric"]:
         zero = np.float32(1 << (bits - 1))
         return (scales[:, idx] * (codes - zero)).astype(np.float32)

@@ -63,6 +63,7 @@ std::filesystem::path partial_run_dir(const std::string& out) {
 // The GGUF scheme nearest to a format GGUF cannot hold.
 const char* nearest_gguf_scheme(const QuantFormat& f) {
   if (f.kind == QuantKind::fp8_e4m3 || f.kind == QuantKind::fp8_e5m2) return "q8_0";
+  if (f.kind == QuantKind::nf4 || f.kind == QuantKind::iq4_nl) return "iq4_nl";  // codebooks
   if (f.kind == QuantKind::affine_int && f.bits >= 8) return "q8_0";
   // Groups with a zero-point are nearest to ggml's min form (its own asymmetric blocks).
   const bool asymmetric = f.kind == QuantKind::affine_int && !f.symmetric;
@@ -111,7 +112,7 @@ void check_hf_scheme(io::HfQuantLayout layout, const std::optional<quant::Scheme
   const std::string lname = io::hf_quant_layout_name(layout);
   const std::string what = concat(flag, " ", scheme->name, " (", format_name(f), ")");
   if (layout == io::HfQuantLayout::compressed_tensors) {
-    LB_CHECK_ARG(f.kind != QuantKind::nf4, what,
+    LB_CHECK_ARG(f.kind != QuantKind::nf4 && f.kind != QuantKind::iq4_nl, what,
                  " has no compressed-tensors equivalent; the nearest is an int4 group scheme "
                  "(pack-quantized)");
     LB_CHECK_ARG(f.kind != QuantKind::fp8_e5m2, what,
@@ -164,10 +165,11 @@ void check_gguf_scheme(const std::optional<quant::Scheme>& scheme, const char* f
       f.kind == QuantKind::affine_int && f.group_size == 32 && f.scale_dtype == DType::f16;
   const bool exact = f.is_dense() ||
                      (block && f.symmetric && (f.bits == 8 || f.bits == 4 || f.bits == 5)) ||
-                     (block && f.min_offset && (f.bits == 4 || f.bits == 5));
+                     (block && f.min_offset && (f.bits == 4 || f.bits == 5)) ||
+                     (f.kind == QuantKind::iq4_nl && f.group_size == 32);
   LB_CHECK_ARG(exact, flag, " ", scheme->name, " (", format_name(f),
                ") has no GGUF equivalent; the nearest GGUF scheme is ", nearest_gguf_scheme(f),
-               " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)");
+               " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl)");
 }
 
 // general.file_type (llama_ftype) of a whole-model scheme, when it has one.
@@ -177,6 +179,7 @@ std::optional<uint32_t> gguf_file_type(const std::optional<quant::Scheme>& schem
   if (f.kind == QuantKind::f32) return 0;
   if (f.kind == QuantKind::f16) return 1;
   if (f.kind == QuantKind::bf16) return 32;
+  if (f.kind == QuantKind::iq4_nl) return 25;  // MOSTLY_IQ4_NL
   if (f.kind != QuantKind::affine_int) return std::nullopt;
   if (f.min_offset) return f.bits == 4 ? 3 : 9;  // MOSTLY_Q4_1, MOSTLY_Q5_1
   return f.bits == 4 ? 2 : f.bits == 8 ? 7 : 8;  // MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q5_0

@@ -10,6 +10,7 @@
 
 #include "numerics/bit_pack.h"
 #include "numerics/half.h"
+#include "numerics/iq4_nl.h"
 #include "util/check.h"
 
 namespace lowbit::io {
@@ -30,9 +31,6 @@ constexpr std::array<GgmlType, 32> kGgmlTypes{{
     {35, "TQ2_0", 256, 66},   {39, "MXFP4", 32, 17},
 }};
 
-// IQ4_NL / IQ4_XS non-linear codebook (kvalues_iq4nl).
-constexpr std::array<int8_t, 16> kIq4Values = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                               1,    13,   25,  38,  53,  69,  89,  113};
 // MXFP4 E2M1 values, doubled (so the E8M0 scale is taken as 2^(e - 128), half its value).
 constexpr std::array<int8_t, 16> kMxfp4Values = {0, 1,  2,  3,  4,  6,  8,  12,
                                                  0, -1, -2, -3, -4, -6, -8, -12};
@@ -95,7 +93,7 @@ void decode_iq4_nl(const uint8_t* src, size_t n_blocks, float* y) {
   for (size_t b = 0; b < n_blocks; ++b, src += 18, y += 32) {
     const float d = f16_at(src);
     for (int j = 0; j < 32; ++j)
-      y[j] = d * static_cast<float>(kIq4Values[legacy_nibble(src + 2, j)]);
+      y[j] = d * static_cast<float>(kIq4NlValues[legacy_nibble(src + 2, j)]);
   }
 }
 
@@ -201,7 +199,7 @@ void decode_iq4_xs(const uint8_t* src, size_t n_blocks, float* y) {
                                                                           << 4;
       const float dl = d * static_cast<float>(static_cast<int>(ls) - 32);
       for (int j = 0; j < 32; ++j)
-        y[32 * i + j] = dl * static_cast<float>(kIq4Values[legacy_nibble(src + 8 + 16 * i, j)]);
+        y[32 * i + j] = dl * static_cast<float>(kIq4NlValues[legacy_nibble(src + 8 + 16 * i, j)]);
     }
   }
 }
@@ -292,6 +290,8 @@ int ggml_packed_bits(uint32_t type) {
     case kGgmlQ5_0:
     case kGgmlQ5_1:
       return 5;
+    case kGgmlIQ4_NL:
+      return 4;
     default:
       return 0;
   }
@@ -302,6 +302,7 @@ bool ggml_min_form(uint32_t type) { return type == kGgmlQ4_1 || type == kGgmlQ5_
 QuantFormat ggml_packed_format(uint32_t type) {
   const int bits = ggml_packed_bits(type);
   LB_CHECK(bits != 0, "ggml type ", type, " is not held packed");
+  if (type == kGgmlIQ4_NL) return QuantFormat::iq4_nl(32);
   return ggml_min_form(type) ? QuantFormat::affine_min(bits, 32)
                              : QuantFormat::affine(bits, 32, true);
 }
@@ -336,7 +337,8 @@ void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint
         q[j] = static_cast<uint8_t>(src[2 + j] ^ 0x80u);
       } else {
         // Q4_0: y = d*(q - 8), Q5_0: y = d*(q - 16): the code is q itself, 8 and 16 being
-        // lowbit's symmetric zeros; Q4_1 / Q5_1: y = d*q + m, the min form's code is q.
+        // lowbit's symmetric zeros; Q4_1 / Q5_1: y = d*q + m, the min form's code is q;
+        // IQ4_NL: y = d*K[q], lowbit's iq4_nl code is q.
         const unsigned low = legacy_nibble(src + at.qs, j);
         q[j] = static_cast<uint8_t>(bits == 5 ? low | q5_high_bit(src + at.qh, j) << 4 : low);
       }

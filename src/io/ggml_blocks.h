@@ -51,12 +51,12 @@ const GgmlType* ggml_type(uint32_t id);
 
 // Decodes `n_blocks` consecutive blocks at `src` into n_blocks * block floats at `dst`.
 using GgmlDecoder = void (*)(const uint8_t* src, size_t n_blocks, float* dst);
-// The f32 decoder of a quantized type lowbit dequantizes at load (Q4_1, Q5_1, Q2_K..Q6_K,
-// IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4); nullptr for any other type.
+// The f32 decoder of a quantized type (Q4_1, Q5_1, Q2_K..Q6_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0,
+// MXFP4; those ggml_packed_bits does not hold are dequantized at load); nullptr otherwise.
 GgmlDecoder ggml_decoder(uint32_t type);
 
-// Bits of the lowbit affine_int g32 format that holds `type` exactly: 8 for Q8_0, 4 for Q4_0
-// and Q4_1, 5 for Q5_0 and Q5_1; 0 for any other type.
+// Bits of the lowbit g32 format that holds `type` exactly: 8 for Q8_0, 4 for Q4_0, Q4_1 and
+// IQ4_NL (lowbit's iq4_nl kind), 5 for Q5_0 and Q5_1; 0 for any other type.
 int ggml_packed_bits(uint32_t type);
 // Whether `type` is ggml's min form (Q4_1, Q5_1: y = d*q + m), held as lowbit's min-offset
 // affine format; the others ggml_packed_bits holds are symmetric (y = d*(q - 2^(bits-1))).

@@ -277,7 +277,7 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
   }
   if (ggml_packed_bits(t.type) != 0) {
     // Q8_0, Q4_0, Q5_0: y = d * (q - 2^(bits-1)) is lowbit's symmetric affine_int, g32;
-    // Q4_1, Q5_1: y = d * q + m is its min form.
+    // Q4_1, Q5_1: y = d * q + m is its min form; IQ4_NL: y = d * K[q] is its iq4_nl kind.
     QuantizedTensor q;
     q.format = ggml_packed_format(t.type);
     q.shape = shape;
@@ -290,7 +290,7 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
     return q;
   }
   if (const GgmlDecoder decode = ggml_decoder(t.type); decode != nullptr) {
-    // Two-level scales or a codebook: no lowbit format holds these exactly.
+    // Two-level scales (or codebooks with them): no lowbit format holds these exactly.
     Buffer out = Buffer::allocate(n_blocks * type->block * sizeof(float));
     decode(t.data, n_blocks, out.as_mutable<float>());
     return QuantizedTensor::dense(QuantKind::f32, shape, std::move(out));

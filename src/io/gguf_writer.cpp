@@ -198,6 +198,9 @@ std::optional<uint32_t> gguf_type_for(const QuantizedTensor& t) {
       return kGgmlBF16;
     case QuantKind::affine_int:
       break;
+    case QuantKind::iq4_nl:
+      return f.group_size == 32 && t.cols() % 32 == 0 ? std::optional<uint32_t>(kGgmlIQ4_NL)
+                                                      : std::nullopt;
     default:
       return std::nullopt;
   }

@@ -155,8 +155,9 @@ std::string ct_format(const std::string& name, const QuantizedTensor& t) {
   const std::string where = concat("tensor ", name, " (", format_name(f), ")");
   LB_CHECK_ARG(is_linear_weight(name, t), where,
                ": only linear weights can be quantized in compressed-tensors (drop --embed)");
-  LB_CHECK_ARG(f.kind != QuantKind::nf4, where,
-               ": nf4 has no compressed-tensors equivalent; the nearest is an int4 group scheme "
+  LB_CHECK_ARG(f.kind != QuantKind::nf4 && f.kind != QuantKind::iq4_nl, where, ": ",
+               kind_name(f.kind),
+               " has no compressed-tensors equivalent; the nearest is an int4 group scheme "
                "(pack-quantized)");
   LB_CHECK_ARG(f.kind != QuantKind::fp8_e5m2, where,
                ": fp8 e5m2 has no compressed-tensors equivalent; the nearest is fp8 (e4m3, "

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "numerics/half.h"
+#include "numerics/iq4_nl.h"
 #include "quant/affine_store.h"
 #include "util/check.h"
 
@@ -75,12 +76,71 @@ uint16_t legacy_min_block(const float* x, int n, uint8_t* codes, uint16_t* min_b
   return f32_to_f16(d);
 }
 
+// IQ4_NL, as llama-quantize runs it without an importance matrix (quantize_row_iq4_nl_impl
+// with ntry = 7): weights x^2; the first scale d0 = max / 127 (max the signed value of the first
+// largest |x|) gives codes and the weighted least-squares d = sum(w q x) / sum(w q^2); then
+// 15 trial inverse scales (t - 127) / max, t = -7..7, each kept when its least-squares fit scores
+// strictly better (sum(w q x)^2 / sum(w q^2)); the final codes come from the f32 d. Products
+// are evaluated left to right ((w * q) * x), each operation rounded (no fused multiply-add).
+// A block with max |x| < 1e-15 stores d = +0 and code 8 (the level nearest 0) everywhere.
+uint16_t iq4_nl_block(const float* x, int n, uint8_t* codes, uint16_t*) {
+  constexpr float kGroupMaxEps = 1e-15f;
+  constexpr int kTries = 7;
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < n; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  float d = 0.0f;
+  if (amax >= kGroupMaxEps) {
+    const auto level = [](int l) { return static_cast<float>(kIq4NlValues[l]); };
+    // sum(w q x) and sum(w q^2) of the codes an inverse scale gives.
+    const auto fit = [&](float inverse, float& sumqx, float& sumq2) {
+      sumqx = 0.0f;
+      sumq2 = 0.0f;
+      for (int j = 0; j < n; ++j) {
+        const float al = inverse * x[j];
+        const float q = level(iq4_nl_nearest(al));
+        const float w = x[j] * x[j];
+        const float wq = w * q;
+        const float wqx = wq * x[j];
+        sumqx = sumqx + wqx;
+        const float wqq = wq * q;
+        sumq2 = sumq2 + wqq;
+      }
+    };
+    const float d0 = -max / level(0);
+    float sumqx = 0.0f, sumq2 = 0.0f;
+    fit(1.0f / d0, sumqx, sumq2);
+    d = sumqx / sumq2;
+    float best = d * sumqx;
+    for (int t = -kTries; t <= kTries; ++t) {
+      const float inverse = static_cast<float>(t + kIq4NlValues[0]) / max;
+      fit(inverse, sumqx, sumq2);
+      const float score = sumqx * sumqx;
+      const float bar = best * sumq2;
+      if (sumq2 > 0.0f && score > bar) {
+        d = sumqx / sumq2;
+        best = d * sumqx;
+      }
+    }
+  }
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < n; ++j) {
+    const float al = id * x[j];
+    codes[j] = static_cast<uint8_t>(iq4_nl_nearest(al));
+  }
+  return f32_to_f16(d);
+}
+
 BlockRule block_rule(std::string_view scheme) {
   if (scheme == "q8_0") return q8_0_block;
   if (scheme == "q4_0") return legacy_sym_block<8>;
   if (scheme == "q5_0") return legacy_sym_block<16>;
   if (scheme == "q4_1") return legacy_min_block<15>;
   if (scheme == "q5_1") return legacy_min_block<31>;
+  if (scheme == "iq4_nl") return iq4_nl_block;
   return nullptr;
 }
 
@@ -98,6 +158,9 @@ const std::vector<GgmlSchemeInfo>& ggml_schemes() {
        "llama.cpp Q4_1: 4-bit blocks of 32, f16 d = range/15 and f16 min (GGUF-exact)"},
       {"q5_1", QuantFormat::affine_min(5, kBlock),
        "llama.cpp Q5_1: 5-bit blocks of 32, f16 d = range/31 and f16 min (GGUF-exact)"},
+      {"iq4_nl", QuantFormat::iq4_nl(kBlock),
+       "llama.cpp IQ4_NL: 16 non-uniform levels in blocks of 32, f16 d by llama-quantize's "
+       "least-squares search (GGUF-exact)"},
   };
   return schemes;
 }

@@ -13,6 +13,8 @@
 //   q4_1    affine_int 4 g32 min     min/max of the block, d = (max - min) / 15,
 //                                    q = min(15, trunc((x - min) * id + 0.5f)); w = d * q + m
 //   q5_1    affine_int 5 g32 min     as q4_1 with d = (max - min) / 31 and no clamp
+//   iq4_nl  iq4_nl g32               llama-quantize's search (no imatrix): least-squares d over
+//                                    15 trial scales, codes = nearest level to x / d (ggml_rtn.cpp)
 // The scale is f16(d) (round to nearest even; an all-zero q4_0/q5_0 block stores -0) and the
 // min f16(min) (codes use the f32 min, as ggml does), so a
 // tensor quantized here and written by io/gguf_writer.h is byte-identical to ggml's output. A

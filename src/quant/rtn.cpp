@@ -151,6 +151,9 @@ QuantizedTensor quantize_rtn(const float* w, int64_t rows, int64_t cols, const Q
     case QuantKind::fp8_e5m2:
       quantize_fp8(w, t);
       break;
+    case QuantKind::iq4_nl:
+      throw InvalidArgument(concat("tensor ", name, ": ", format_name(format),
+                                   " is produced by the iq4_nl scheme (ggml's search), not RTN"));
     default:
       break;
   }

@@ -174,14 +174,13 @@ Scheme find_scheme(std::string_view name) {
     return s;
   }
   // llama.cpp types lowbit reads but cannot yet produce exactly: each needs a format lowbit does
-  // not have (two-level k-quant scales, the IQ4_NL codebook).
-  static constexpr std::array<std::array<std::string_view, 3>, 6> kNotYet{{
+  // not have (two-level k-quant scales).
+  static constexpr std::array<std::array<std::string_view, 3>, 5> kNotYet{{
       {"q2_k", "two-level super-block scales", "q4_0"},
       {"q3_k", "two-level super-block scales", "q4_0"},
       {"q4_k", "two-level super-block scales and mins", "q4_0"},
       {"q5_k", "two-level super-block scales and mins", "q5_1"},
       {"q6_k", "two-level super-block scales", "q8_0"},
-      {"iq4_nl", "a non-uniform 16-value codebook", "q4_0"},
   }};
   for (const auto& [ggml, why, nearest] : kNotYet)
     LB_CHECK_ARG(name != ggml, "scheme '", name, "': llama.cpp's ", ggml,

@@ -7,6 +7,7 @@
 #include "numerics/bit_pack.h"
 #include "numerics/fp8.h"
 #include "numerics/half.h"
+#include "numerics/iq4_nl.h"
 #include "numerics/nf4.h"
 #include "tensor/scale_reader.h"
 #include "util/check.h"
@@ -24,6 +25,8 @@ float decode_code(const QuantFormat& f, uint8_t q, float scale, float zero) {
       return scale * (static_cast<float>(q) - zero);
     case QuantKind::nf4:
       return scale * kNf4Codebook[q];
+    case QuantKind::iq4_nl:
+      return scale * static_cast<float>(kIq4NlValues[q]);
     case QuantKind::fp8_e4m3:
       return scale * e4m3_to_f32(q);
     case QuantKind::fp8_e5m2:

@@ -52,6 +52,16 @@ QuantFormat QuantFormat::fp8(QuantKind kind, int group_size) {
   return f;
 }
 
+QuantFormat QuantFormat::iq4_nl(int block) {
+  QuantFormat f;
+  f.kind = QuantKind::iq4_nl;
+  f.bits = 4;
+  f.group_size = block;
+  f.symmetric = true;
+  f.scale_dtype = DType::f16;
+  return f;
+}
+
 std::string kind_name(QuantKind kind) {
   switch (kind) {
     case QuantKind::f32:
@@ -68,6 +78,8 @@ std::string kind_name(QuantKind kind) {
       return "fp8_e4m3";
     case QuantKind::fp8_e5m2:
       return "fp8_e5m2";
+    case QuantKind::iq4_nl:
+      return "iq4_nl";
   }
   return "?";
 }
@@ -135,6 +147,11 @@ void validate_format(const QuantFormat& f) {
                    "fp8 scales are per-channel or per-tensor, got group size ", f.group_size);
       expect_scale_dtype(DType::f32);
       return;
+    case QuantKind::iq4_nl:
+      expect_bits(4);
+      LB_CHECK_ARG(f.group_size > 0, "iq4_nl needs a block size > 0, got ", f.group_size);
+      expect_scale_dtype(DType::f16);
+      return;
   }
   throw InvalidArgument("unknown quantization kind");
 }
@@ -183,6 +200,8 @@ std::string format_name(const QuantFormat& f) {
                     f.symmetric ? " sym" : (f.min_offset ? " min" : " asym"));
     case QuantKind::nf4:
       return concat("nf4 b", f.group_size, f.double_quant ? " dq" : "");
+    case QuantKind::iq4_nl:
+      return concat("iq4_nl g", f.group_size);
     case QuantKind::fp8_e4m3:
     case QuantKind::fp8_e5m2:
       return concat(kind_name(f.kind), " ", granularity());

@@ -22,6 +22,9 @@
 //              with double quantization an u8 code: absmax = nested_offset +
 //              nested_scales[i / 256] * (code - 128), i the flat index of the scale.
 //  fp8_e4m3/e5m2  one byte per element (OCP E4M3FN / E5M2 codes); w = scale * fp8(q).
+//  iq4_nl      4-bit codes packed as affine_int bits=4; w = scale * kIq4NlValues[q]
+//              (numerics/iq4_nl.h: llama.cpp's 16 non-uniform int8 levels); group_size is the
+//              block (32 for GGUF's IQ4_NL), f16 scales.
 //
 // scales: [rows, groups_per_row] (per-tensor: [1]) in scale_dtype. zeros: same shape, f16,
 // present only for asymmetric affine_int.
@@ -35,7 +38,7 @@
 
 namespace lowbit {
 
-enum class QuantKind : uint8_t { f32, f16, bf16, affine_int, nf4, fp8_e4m3, fp8_e5m2 };
+enum class QuantKind : uint8_t { f32, f16, bf16, affine_int, nf4, fp8_e4m3, fp8_e5m2, iq4_nl };
 
 inline constexpr int kPerChannel = 0;
 inline constexpr int kPerTensor = -1;
@@ -64,6 +67,8 @@ struct QuantFormat {
   static QuantFormat nf4(int block = 64, bool double_quant = false);
   // fp8 with per-channel (group_size 0) or per-tensor (-1) f32 scale.
   static QuantFormat fp8(QuantKind kind, int group_size = kPerChannel);
+  // IQ4_NL codebook codes in blocks of `block` with an f16 scale each.
+  static QuantFormat iq4_nl(int block = 32);
 };
 
 // Throws InvalidArgument when the combination of fields is not a valid format. The accepted
@@ -73,6 +78,7 @@ struct QuantFormat {
 //               min_offset only when asymmetric
 //   nf4: bits 4, group_size > 0, symmetric, scale_dtype f32, double_quant true or false
 //   fp8_e4m3 / fp8_e5m2: bits 8, group_size 0 or -1, symmetric, scale_dtype f32, no double_quant
+//   iq4_nl: bits 4, group_size > 0, symmetric, scale_dtype f16, no double_quant
 void validate_format(const QuantFormat& format);
 
 // How one scale entry is stored: nothing (dense), an f16 or f32 value, or (nf4 double

@@ -85,6 +85,7 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
                             : scheme == "q4_1" ? io::kGgmlQ4_1
                             : scheme == "q5_0" ? io::kGgmlQ5_0
                             : scheme == "q5_1" ? io::kGgmlQ5_1
+                            : scheme == "iq4_nl" ? io::kGgmlIQ4_NL
                             : scheme == "q8_0" ? io::kGgmlQ8_0
                             : scheme == "f16"  ? io::kGgmlF16
                                                : io::kGgmlBF16;
@@ -99,6 +100,7 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
   ASSERT_EQ(info.at("tensors").size(), out.tensors().size());
   const double bits = scheme == "q4_0"   ? 4.5
                       : scheme == "q4_1" ? 5.0
+                      : scheme == "iq4_nl" ? 4.5
                       : scheme == "q5_0" ? 5.5
                       : scheme == "q5_1" ? 6.0
                       : scheme == "q8_0" ? 8.5
@@ -119,7 +121,7 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Schemes, GgufExport,
-                         ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "f16", "bf16"));
+                         ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl", "q8_0", "f16", "bf16"));
 
 TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
   TempDir tmp;

@@ -49,7 +49,7 @@ const std::vector<TypeCase>& type_cases() {
       {"Q4_K", kGgmlQ4_K, QuantFormat::dense(QuantKind::f32)},
       {"Q5_K", kGgmlQ5_K, QuantFormat::dense(QuantKind::f32)},
       {"Q6_K", kGgmlQ6_K, QuantFormat::dense(QuantKind::f32)},
-      {"IQ4_NL", kGgmlIQ4_NL, QuantFormat::dense(QuantKind::f32)},
+      {"IQ4_NL", kGgmlIQ4_NL, QuantFormat::iq4_nl(32)},
       {"IQ4_XS", kGgmlIQ4_XS, QuantFormat::dense(QuantKind::f32)},
       {"TQ1_0", kGgmlTQ1_0, QuantFormat::dense(QuantKind::f32)},
       {"TQ2_0", kGgmlTQ2_0, QuantFormat::dense(QuantKind::f32)},

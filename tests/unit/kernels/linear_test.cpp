@@ -56,6 +56,7 @@ std::vector<QuantFormat> all_formats() {
     for (bool dq : {false, true}) out.push_back(QuantFormat::nf4(block, dq));
   for (QuantKind k : {QuantKind::fp8_e4m3, QuantKind::fp8_e5m2})
     for (int group : {kPerChannel, kPerTensor}) out.push_back(QuantFormat::fp8(k, group));
+  for (int block : {32, 64, 37}) out.push_back(QuantFormat::iq4_nl(block));
   return out;
 }
 

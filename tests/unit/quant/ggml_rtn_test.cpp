@@ -13,6 +13,8 @@
 #include "io/ggml_blocks.h"
 #include "io/gguf.h"
 #include "numerics/bit_pack.h"
+#include "numerics/half.h"
+#include "numerics/iq4_nl.h"
 #include "quant/ggml_rtn.h"
 #include "quant/rtn.h"
 #include "quant/scheme.h"
@@ -115,7 +117,7 @@ TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
 
 TEST(GgmlSchemes, TypesWithoutAnExactLowbitFormatNameTheNearestScheme) {
   for (const auto& [name, nearest] : std::vector<std::pair<std::string, std::string>>{
-           {"q5_k", "q5_1"}, {"q4_k", "q4_0"}, {"q6_k", "q8_0"}, {"iq4_nl", "q4_0"}}) {
+           {"q5_k", "q5_1"}, {"q4_k", "q4_0"}, {"q6_k", "q8_0"}}) {
     try {
       find_scheme(name);
       ADD_FAILURE() << name << " was accepted";
@@ -171,9 +173,34 @@ TEST(GgmlSchemes, CornerCasesFollowGgml) {
     const int levels = std::string(scheme) == "q4_1" ? 15 : 31;
     EXPECT_EQ(packed_code(q.codes.data(), 31, q.format.bits), levels) << scheme;
   }
+  // iq4_nl: an all-zero block stores d = +0 and code 8 (the level nearest 0, 1) everywhere.
+  const QuantizedTensor iz = quantize_ggml(zeros.data(), 1, 32, "iq4_nl", "z");
+  EXPECT_EQ(iz.scales.as<uint16_t>()[0], 0x0000);
+  EXPECT_EQ(iz.codes.data()[0], 0x88);
+  // A block lying exactly on the levels (0.01 * K[j % 16]): the first scale (max / 127 with
+  // max = -1.27) fits badly, a trial scale finds the levels, and the least-squares d is 0.01.
+  std::vector<float> on_grid(32);
+  for (int j = 0; j < 32; ++j) on_grid[j] = 0.01f * static_cast<float>(kIq4NlValues[j % 16]);
+  const QuantizedTensor ig = quantize_ggml(on_grid.data(), 1, 32, "iq4_nl", "g");
+  EXPECT_EQ(ig.scales.as<uint16_t>()[0], f32_to_f16(0.01f));
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(packed_code(ig.codes.data(), j, 4), j % 16) << j;
   // NaN is refused naming the tensor.
   r[3] = std::nanf("");
   EXPECT_THROW(quantize_ggml(r.data(), 1, 40, "q8_0", "bad"), InvalidArgument);
+}
+
+// ggml's best_index_int8 on the IQ4_NL levels: the ends clamp, ties go to the higher code.
+TEST(GgmlSchemes, Iq4NlNearestLevelFollowsGgml) {
+  EXPECT_EQ(iq4_nl_nearest(-1000.0f), 0);
+  EXPECT_EQ(iq4_nl_nearest(-127.0f), 0);
+  EXPECT_EQ(iq4_nl_nearest(113.0f), 15);
+  EXPECT_EQ(iq4_nl_nearest(1e9f), 15);
+  EXPECT_EQ(iq4_nl_nearest(0.0f), 8);    // 1 is nearer than -10
+  EXPECT_EQ(iq4_nl_nearest(-4.5f), 8);   // halfway between -10 and 1: the higher code
+  EXPECT_EQ(iq4_nl_nearest(-4.51f), 7);  // nearer -10
+  EXPECT_EQ(iq4_nl_nearest(101.0f), 15);  // halfway between 89 and 113
+  for (int l = 0; l < 16; ++l)
+    EXPECT_EQ(iq4_nl_nearest(static_cast<float>(kIq4NlValues[l])), l) << l;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "numerics/bit_pack.h"
 #include "numerics/fp8.h"
 #include "numerics/half.h"
+#include "numerics/iq4_nl.h"
 #include "numerics/nf4.h"
 
 // Every function from here on may use AVX2/FMA/F16C (the file is built with the baseline
@@ -105,12 +107,13 @@ struct AffineDecoder : Source {
   float at(int64_t i) const { return static_cast<float>(this->code(i)) - zero; }
 };
 
-template <class Source>
-struct Nf4Decoder : Source {
-  // The 16-entry codebook as two 8-lane tables; bit 3 of the code picks the table.
+// A 16-entry codebook (NF4's, IQ4_NL's levels) times the group scale.
+template <class Source, const std::array<float, 16>& kCodebook>
+struct CodebookDecoder : Source {
+  // The codebook as two 8-lane tables; bit 3 of the code picks the table.
   __m256 low, high;
-  Nf4Decoder()
-      : low(_mm256_loadu_ps(kNf4Codebook.data())), high(_mm256_loadu_ps(kNf4Codebook.data() + 8)) {}
+  CodebookDecoder()
+      : low(_mm256_loadu_ps(kCodebook.data())), high(_mm256_loadu_ps(kCodebook.data() + 8)) {}
   void set_group(float) {}
   __m256 load8(int64_t i) const { return value(this->codes8(i)); }
   __m256 value(__m256i q) const {
@@ -118,8 +121,12 @@ struct Nf4Decoder : Source {
     const __m256 from_high = _mm256_permutevar8x32_ps(high, q);
     return _mm256_blendv_ps(from_low, from_high, _mm256_castsi256_ps(_mm256_slli_epi32(q, 28)));
   }
-  float at(int64_t i) const { return kNf4Codebook[this->code(i)]; }
+  float at(int64_t i) const { return kCodebook[this->code(i)]; }
 };
+template <class Source>
+using Nf4Decoder = CodebookDecoder<Source, kNf4Codebook>;
+template <class Source>
+using Iq4NlDecoder = CodebookDecoder<Source, kIq4NlLevels>;
 
 // fp8 through F16C: an E5M2 code is the high byte of the f16 with the same value; an E4M3 code
 // shifted into f16 position is its value / 2^8 (exponent bias 15 vs 7), subnormals included.
@@ -341,6 +348,9 @@ void dispatch(const WeightView& w, int64_t row_begin, int64_t row_end, const Op&
     case QuantKind::nf4:
       if (nibbles_aligned) return for_rows<Nf4Decoder<RowNibbles>>(w, row_begin, row_end, op);
       return for_rows<Nf4Decoder<UnpackedBytes>>(w, row_begin, row_end, op);
+    case QuantKind::iq4_nl:
+      if (nibbles_aligned) return for_rows<Iq4NlDecoder<RowNibbles>>(w, row_begin, row_end, op);
+      return for_rows<Iq4NlDecoder<UnpackedBytes>>(w, row_begin, row_end, op);
     case QuantKind::affine_int:
       if (w.bits == 8) return for_rows<AffineDecoder<RowBytes>>(w, row_begin, row_end, op);
       if (w.bits == 4 && nibbles_aligned)

@@ -10,6 +10,7 @@
 #include "numerics/bit_pack.h"
 #include "numerics/fp8.h"
 #include "numerics/half.h"
+#include "numerics/iq4_nl.h"
 #include "numerics/nf4.h"
 
 namespace lowbit::kernels::cpu::ref {
@@ -71,6 +72,9 @@ void decode_span(const WeightView& w, const uint8_t* row, int64_t begin, int64_t
       return;
     case QuantKind::nf4:
       for (int64_t i = 0; i < n; ++i) out[i] = kNf4Codebook[codes[i]];
+      return;
+    case QuantKind::iq4_nl:
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(kIq4NlValues[codes[i]]);
       return;
     case QuantKind::fp8_e4m3:
     case QuantKind::fp8_e5m2: {
