@@ -10,6 +10,7 @@
 #include "cli/subcommands.h"
 #include "io/checkpoint.h"
 #include "io/gguf.h"
+#include "io/gguf_bpe_tokenizer.h"
 #include "io/gguf_writer.h"
 #include "io/hf_names.h"
 #include "io/hf_quantized.h"
@@ -269,21 +270,23 @@ int run_quantize(const QuantizeArgs& a) {
   ModelSource source = open_model(a.model);
   unpack_min_form_for_quantization(source);
   if (layout) check_hf_plan(*layout, source, quantize);
-  // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, or the vocabulary
-  // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json).
+  // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, the vocabulary
+  // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json), or a
+  // byte-level BPE tokenizer.json beside the weights (HF directory, lowbit checkpoint).
   std::vector<io::GgufKv> gguf_tokenizer;
   if (format == OutputFormat::gguf) {
+    const std::filesystem::path bpe_json = source.path / "tokenizer.json";
+    const SpmVocab* vocab = source.tokenizer ? source.tokenizer->spm_vocab() : nullptr;
     if (source.format == "gguf") {
       gguf_tokenizer = io::gguf_tokenizer_metadata(io::GgufFile::open(source.path));
-    } else {
-      const SpmVocab* vocab = source.tokenizer ? source.tokenizer->spm_vocab() : nullptr;
-      LB_CHECK_ARG(vocab != nullptr,
-                   "--format gguf needs the tokenizer as GGUF keys: a .gguf "
-                   "source or a SentencePiece vocabulary; ",
-                   source.path.string(), " (", source.format, ") has ",
-                   source.tokenizer ? "a byte-level BPE tokenizer" : "no tokenizer",
-                   " (use --format lowbit)");
+    } else if (vocab != nullptr) {
       gguf_tokenizer = io::gguf_spm_tokenizer_metadata(*vocab);
+    } else {
+      LB_CHECK_ARG(source.tokenizer && std::filesystem::is_regular_file(bpe_json),
+                   "--format gguf needs the tokenizer as GGUF keys: a .gguf source, a "
+                   "SentencePiece vocabulary or a byte-level BPE tokenizer.json; ",
+                   source.path.string(), " (", source.format, ") has none (use --format lowbit)");
+      gguf_tokenizer = io::gguf_bpe_tokenizer_metadata(bpe_json, source.config);
     }
   }
   if (const std::string problem = tokenizer_problem(source); !problem.empty()) {

@@ -27,8 +27,7 @@ constexpr const char* kIndexFile = "model.safetensors.index.json";
 
 std::optional<QuantKind> kind_from_name(std::string_view name) {
   for (QuantKind k : {QuantKind::f32, QuantKind::f16, QuantKind::bf16, QuantKind::affine_int,
-                      QuantKind::nf4, QuantKind::fp8_e4m3, QuantKind::fp8_e5m2,
-                      QuantKind::iq4_nl})
+                      QuantKind::nf4, QuantKind::fp8_e4m3, QuantKind::fp8_e5m2, QuantKind::iq4_nl})
     if (kind_name(k) == name) return k;
   return std::nullopt;
 }

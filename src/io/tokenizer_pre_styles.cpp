@@ -132,4 +132,15 @@ const BpePreStyle* find_bpe_pre_style(std::string_view label) {
 
 const BpePreStyle& gpt2_pre_style() { return *find_bpe_pre_style("gpt2"); }
 
+std::string_view bpe_pre_label_of(const std::vector<std::string>& patterns, bool ignore_merges) {
+  for (const Row& row : kRows) {
+    const BpePreStyle& s = row.style;
+    if (s.ignore_merges != ignore_merges || s.pattern_count() != patterns.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < patterns.size() && same; ++i) same = s.patterns[i] == patterns[i];
+    if (same) return row.labels.substr(0, row.labels.find(' '));
+  }
+  return {};
+}
+
 }  // namespace lowbit::tokenizer_detail

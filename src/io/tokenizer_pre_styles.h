@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace lowbit::tokenizer_detail {
 
@@ -33,6 +35,11 @@ struct BpePreStyle {
 
 // The style for `label`, or nullptr when the table does not know it. Labels match exactly.
 const BpePreStyle* find_bpe_pre_style(std::string_view label);
+
+// The first label of the row whose regex list is exactly `patterns` (in order) and whose
+// ignore_merges flag is `ignore_merges`, or empty when no row has it: the label a GGUF export
+// of a byte-level BPE tokenizer.json names (llama.cpp treats a row's labels alike).
+std::string_view bpe_pre_label_of(const std::vector<std::string>& patterns, bool ignore_merges);
 
 // The GPT-2 list (one regex): what an unknown label falls back to.
 const BpePreStyle& gpt2_pre_style();

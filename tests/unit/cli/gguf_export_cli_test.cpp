@@ -7,6 +7,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "io/gguf.h"
@@ -81,14 +83,14 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
     EXPECT_EQ(out.metadata().at(key), in.metadata().at(key)) << key;
   EXPECT_EQ(out.hf_config(), in.hf_config());
   // ffn_down rows are 32 wide: whole blocks, so they get the scheme's type too.
-  const uint32_t expected = scheme == "q4_0"   ? io::kGgmlQ4_0
-                            : scheme == "q4_1" ? io::kGgmlQ4_1
-                            : scheme == "q5_0" ? io::kGgmlQ5_0
-                            : scheme == "q5_1" ? io::kGgmlQ5_1
+  const uint32_t expected = scheme == "q4_0"     ? io::kGgmlQ4_0
+                            : scheme == "q4_1"   ? io::kGgmlQ4_1
+                            : scheme == "q5_0"   ? io::kGgmlQ5_0
+                            : scheme == "q5_1"   ? io::kGgmlQ5_1
                             : scheme == "iq4_nl" ? io::kGgmlIQ4_NL
-                            : scheme == "q8_0" ? io::kGgmlQ8_0
-                            : scheme == "f16"  ? io::kGgmlF16
-                                               : io::kGgmlBF16;
+                            : scheme == "q8_0"   ? io::kGgmlQ8_0
+                            : scheme == "f16"    ? io::kGgmlF16
+                                                 : io::kGgmlBF16;
   for (const char* name : {"blk.0.attn_q.weight", "blk.0.ffn_down.weight", "blk.0.ffn_up.weight"})
     EXPECT_EQ(out.find(name)->type, expected) << name;
   EXPECT_EQ(out.find("blk.0.attn_norm.weight")->type, io::kGgmlF32);
@@ -98,13 +100,13 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
   ASSERT_EQ(ins.exit_code, 0) << ins.err;
   const json info = json::parse(ins.out);
   ASSERT_EQ(info.at("tensors").size(), out.tensors().size());
-  const double bits = scheme == "q4_0"   ? 4.5
-                      : scheme == "q4_1" ? 5.0
+  const double bits = scheme == "q4_0"     ? 4.5
+                      : scheme == "q4_1"   ? 5.0
                       : scheme == "iq4_nl" ? 4.5
-                      : scheme == "q5_0" ? 5.5
-                      : scheme == "q5_1" ? 6.0
-                      : scheme == "q8_0" ? 8.5
-                                         : 16;
+                      : scheme == "q5_0"   ? 5.5
+                      : scheme == "q5_1"   ? 6.0
+                      : scheme == "q8_0"   ? 8.5
+                                           : 16;
   EXPECT_DOUBLE_EQ(info.at("stored_bits_per_weight").get<double>(), bits);
   for (const json& t : info.at("tensors"))
     if (t.at("name") == "model.layers.0.self_attn.q_proj.weight") {
@@ -121,7 +123,8 @@ TEST_P(GgufExport, ReadsBackAsTheLowbitCheckpointOfTheSameScheme) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Schemes, GgufExport,
-                         ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl", "q8_0", "f16", "bf16"));
+                         ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl", "q8_0", "f16",
+                                           "bf16"));
 
 TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
   TempDir tmp;
@@ -173,13 +176,15 @@ TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
                           "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id"})
     EXPECT_EQ(b.metadata().at(key), a.metadata().at(key)) << key;
 
-  // A byte-level BPE tokenizer.json has no GGUF form here.
+  // The synthetic model's tokenizer.json normalizes spaces to U+2581 (Prepend + Replace), which
+  // a GGUF gpt2 vocabulary cannot say: refused, naming the file, and nothing is written.
   const fs::path hf = tmp.path() / "hf";
   ASSERT_EQ(run_lowbit("synth --preset tiny --out " + hf.string()).exit_code, 0);
+  const fs::path x = tmp.path() / "x.gguf";
   expect_one_line_error(
-      run_lowbit("quantize -m " + hf.string() + " --scheme q4_0 --format gguf --out " +
-                 (tmp.path() / "x.gguf").string()),
-      2, "has a byte-level BPE tokenizer (use --format lowbit)");
+      run_lowbit("quantize -m " + hf.string() + " --scheme q4_0 --format gguf --out " + x.string()),
+      4, (hf / "tokenizer.json").string() + ": a Sequence normalizer has no GGUF gpt2 equivalent");
+  EXPECT_FALSE(fs::exists(x));
 }
 
 // llama2.c stories260K exported as f32 GGUF is llama.cpp's own conversion of it (the shared
@@ -253,6 +258,41 @@ TEST(GgufExportReal, SmolLm2Q4_0IsTheLowbitCheckpoint) {
   EXPECT_EQ(out.metadata().at("tokenizer.ggml.pre"), in.metadata().at("tokenizer.ggml.pre"));
   EXPECT_EQ(out.metadata().at("general.file_type"), 2);
   EXPECT_EQ(out.hf_config(), in.hf_config());
+}
+
+// SmolLM2-135M's byte-level BPE vocabulary survives GGUF -> lowbit checkpoint (tokenizer.json)
+// -> GGUF: the same tokens, token types, merges and special ids, a pre-tokenizer label with the
+// same regexes, and the same token ids for the whole WikiText-2 test file.
+TEST(GgufExportReal, SmolLm2BpeTokenizerRoundTripsThroughTokenizerJson) {
+  LB_REQUIRE_DATA(src, "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
+  LB_REQUIRE_DATA(text_path, "eval/wikitext2_test.raw.txt");
+  TempDir tmp;
+  const fs::path ckpt = tmp.path() / "ckpt", gguf = tmp.path() / "back.gguf";
+  const CommandResult c =
+      run_lowbit("quantize -m " + src.string() + " --scheme q8_0 --out " + ckpt.string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(fs::exists(ckpt / "tokenizer.json"));
+  const CommandResult g =
+      run_lowbit("quantize -m " + ckpt.string() +
+                 " --requantize --scheme q8_0 --format gguf --out " + gguf.string());
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  const io::GgufFile a = io::GgufFile::open(src), b = io::GgufFile::open(gguf);
+  for (const char* key :
+       {"tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
+        "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+        "tokenizer.ggml.add_bos_token"})
+    EXPECT_EQ(b.metadata().at(key), a.metadata().at(key)) << key;
+  // "smollm" shares its regexes with "starcoder" (the first label of that row).
+  EXPECT_EQ(b.metadata().at("tokenizer.ggml.pre"), "starcoder");
+  const ModelSource from_original = load_model_source(src);
+  const ModelSource from_export = load_model_source(gguf);
+  ASSERT_NE(from_original.tokenizer, nullptr);
+  ASSERT_NE(from_export.tokenizer, nullptr);
+  std::ifstream in(text_path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<int32_t> want = from_original.tokenizer->encode(text, true);
+  EXPECT_GT(want.size(), 250000u);
+  EXPECT_EQ(from_export.tokenizer->encode(text, true), want);
 }
 
 // SmolLM2-135M ships as llama.cpp's Q4_1. lowbit holds those tensors packed (codes, d and m

@@ -195,9 +195,9 @@ TEST(GgmlSchemes, Iq4NlNearestLevelFollowsGgml) {
   EXPECT_EQ(iq4_nl_nearest(-127.0f), 0);
   EXPECT_EQ(iq4_nl_nearest(113.0f), 15);
   EXPECT_EQ(iq4_nl_nearest(1e9f), 15);
-  EXPECT_EQ(iq4_nl_nearest(0.0f), 8);    // 1 is nearer than -10
-  EXPECT_EQ(iq4_nl_nearest(-4.5f), 8);   // halfway between -10 and 1: the higher code
-  EXPECT_EQ(iq4_nl_nearest(-4.51f), 7);  // nearer -10
+  EXPECT_EQ(iq4_nl_nearest(0.0f), 8);     // 1 is nearer than -10
+  EXPECT_EQ(iq4_nl_nearest(-4.5f), 8);    // halfway between -10 and 1: the higher code
+  EXPECT_EQ(iq4_nl_nearest(-4.51f), 7);   // nearer -10
   EXPECT_EQ(iq4_nl_nearest(101.0f), 15);  // halfway between 89 and 113
   for (int l = 0; l < 16; ++l)
     EXPECT_EQ(iq4_nl_nearest(static_cast<float>(kIq4NlValues[l])), l) << l;
