@@ -167,10 +167,12 @@ void check_gguf_scheme(const std::optional<quant::Scheme>& scheme, const char* f
   const bool exact = f.is_dense() ||
                      (block && f.symmetric && (f.bits == 8 || f.bits == 4 || f.bits == 5)) ||
                      (block && f.min_offset && (f.bits == 4 || f.bits == 5)) ||
-                     (f.kind == QuantKind::iq4_nl && f.group_size == 32);
-  LB_CHECK_ARG(exact, flag, " ", scheme->name, " (", format_name(f),
-               ") has no GGUF equivalent; the nearest GGUF scheme is ", nearest_gguf_scheme(f),
-               " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl)");
+                     (f.kind == QuantKind::iq4_nl && f.group_size == 32) || f.k_quant;
+  LB_CHECK_ARG(
+      exact, flag, " ", scheme->name, " (", format_name(f),
+      ") has no GGUF equivalent; the nearest GGUF scheme is ", nearest_gguf_scheme(f),
+      " (GGUF export takes f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q4_k, q5_k, "
+      "q6_k)");
 }
 
 // general.file_type (llama_ftype) of a whole-model scheme, when it has one.
@@ -180,7 +182,8 @@ std::optional<uint32_t> gguf_file_type(const std::optional<quant::Scheme>& schem
   if (f.kind == QuantKind::f32) return 0;
   if (f.kind == QuantKind::f16) return 1;
   if (f.kind == QuantKind::bf16) return 32;
-  if (f.kind == QuantKind::iq4_nl) return 25;  // MOSTLY_IQ4_NL
+  if (f.kind == QuantKind::iq4_nl) return 25;                      // MOSTLY_IQ4_NL
+  if (f.k_quant) return f.bits == 4 ? 14 : f.bits == 5 ? 16 : 18;  // Q4_K_S, Q5_K_S, Q6_K
   if (f.kind != QuantKind::affine_int) return std::nullopt;
   if (f.min_offset) return f.bits == 4 ? 3 : 9;  // MOSTLY_Q4_1, MOSTLY_Q5_1
   return f.bits == 4 ? 2 : f.bits == 8 ? 7 : 8;  // MOSTLY_Q4_0, MOSTLY_Q8_0, MOSTLY_Q5_0

@@ -38,9 +38,11 @@ std::optional<DType> dense_dtype(QuantKind kind) {
   return dense ? element_dtype(kind) : std::nullopt;
 }
 
-// Shape of the scales / zeros of a quantized tensor: [rows, groups_per_row], or [1].
+// Shape of the scales / zeros of a quantized tensor: [rows, groups_per_row], or [1]; a k-quant's
+// super-block scale bytes are [rows, bytes per row].
 Shape scale_shape(const QuantizedTensor& t) {
   if (t.format.group_size == kPerTensor) return {1};
+  if (t.format.k_quant) return {t.rows(), static_cast<int64_t>(t.scales.size()) / t.rows()};
   return {t.rows(), t.groups_per_row()};
 }
 
@@ -55,6 +57,7 @@ json tensor_entry(const QuantizedTensor& t) {
          {"nested_offset", t.nested_offset}};
   // Written only when set, so checkpoints without it read as before.
   if (t.format.min_offset) e["min_offset"] = true;
+  if (t.format.k_quant) e["k_quant"] = true;
   if (t.act.enabled())
     e["activations"] = json{{"kind", act_quant_name(t.act.kind)},
                             {"scale", t.act.scale},
@@ -114,6 +117,7 @@ QuantizedTensor parse_tensor_entry(const std::string& where, const json& e) {
   t.format.scale_dtype = *scale_dtype;
   t.format.double_quant = boolean("double_quant");
   if (e.contains("min_offset")) t.format.min_offset = boolean("min_offset");
+  if (e.contains("k_quant")) t.format.k_quant = boolean("k_quant");
   const json& shape = field("shape");
   LB_CHECK_FORMAT(shape.is_array() && !shape.empty() && shape.size() <= 4, where,
                   ": \"shape\" must have 1 to 4 dimensions");

@@ -11,6 +11,7 @@
 #include "numerics/bit_pack.h"
 #include "numerics/half.h"
 #include "numerics/iq4_nl.h"
+#include "tensor/k_quant.h"
 #include "util/check.h"
 
 namespace lowbit::io {
@@ -58,16 +59,6 @@ unsigned k_nibble(const uint8_t* qs, int e) {
 }
 // High-bit plane (Q3_K hmask[32], Q5_K qh[32]): bit e / 32 of byte e % 32.
 unsigned k_high_bit(const uint8_t* plane, int e) { return (plane[e % 32] >> (e / 32)) & 1u; }
-// Q4_K / Q5_K 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes.
-void k_scale_min(const uint8_t* s, int j, unsigned& sc, unsigned& m) {
-  if (j < 4) {
-    sc = s[j] & 63u;
-    m = s[j + 4] & 63u;
-  } else {
-    sc = (s[j + 4] & 15u) | (s[j - 4] >> 6) << 4;
-    m = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
-  }
-}
 
 // Q4_1 (20 B: d, m, qs[16]): y = d*q + m.
 void decode_q4_1(const uint8_t* src, size_t n_blocks, float* y) {
@@ -297,12 +288,26 @@ int ggml_packed_bits(uint32_t type) {
   }
 }
 
+int ggml_k_bits(uint32_t type) {
+  switch (type) {
+    case kGgmlQ4_K:
+      return 4;
+    case kGgmlQ5_K:
+      return 5;
+    case kGgmlQ6_K:
+      return 6;
+    default:
+      return 0;
+  }
+}
+
 bool ggml_min_form(uint32_t type) { return type == kGgmlQ4_1 || type == kGgmlQ5_1; }
 
 QuantFormat ggml_packed_format(uint32_t type) {
   const int bits = ggml_packed_bits(type);
-  LB_CHECK(bits != 0, "ggml type ", type, " is not held packed");
+  LB_CHECK(bits != 0 || ggml_k_bits(type) != 0, "ggml type ", type, " is not held packed");
   if (type == kGgmlIQ4_NL) return QuantFormat::iq4_nl(32);
+  if (const int k = ggml_k_bits(type); k != 0) return QuantFormat::k_quant_of(k);
   return ggml_min_form(type) ? QuantFormat::affine_min(bits, 32)
                              : QuantFormat::affine(bits, 32, true);
 }
@@ -371,6 +376,64 @@ void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales
     if (bits == 5)
       for (int j = 0; j < 32; ++j)
         dst[at.qh + j / 8] |= static_cast<uint8_t>(((q[j] >> 4) & 1u) << (j % 8));
+  }
+}
+
+namespace {
+
+// Code of element e (0..255) of a k-quant super-block (layouts in ggml_blocks.h / k_quant.h).
+unsigned k_code(uint32_t type, const uint8_t* src, int e) {
+  if (type == kGgmlQ4_K) return k_nibble(src + 16, e);
+  if (type == kGgmlQ5_K) return k_nibble(src + 48, e) | k_high_bit(src + 16, e) << 4;
+  const int h = e / 128, g = (e % 128) / 32, l = e % 32;  // Q6_K
+  const unsigned low = (src[64 * h + l + 32 * (g & 1)] >> (g < 2 ? 0 : 4)) & 15u;
+  const unsigned high = (src[128 + 32 * h + l] >> (2 * g)) & 3u;
+  return low | high << 4;
+}
+
+// Where a k-quant block's scale bytes (lowbit's super-block scale entry) sit.
+size_t k_scale_offset(uint32_t type) { return type == kGgmlQ6_K ? 192 : 0; }
+
+}  // namespace
+
+void repack_ggml_k_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
+                          uint8_t* scales) {
+  const int bits = ggml_k_bits(type);
+  LB_CHECK(bits != 0, "repack_ggml_k_blocks: ggml type ", type, " is not a k-quant");
+  const size_t block_bytes = ggml_type(type)->bytes;
+  const auto scale_bytes = static_cast<size_t>(k_super_bytes(bits));
+  uint8_t q[256];
+  for (size_t b = 0; b < n_blocks; ++b, src += block_bytes) {
+    std::memcpy(scales + b * scale_bytes, src + k_scale_offset(type), scale_bytes);
+    for (int e = 0; e < 256; ++e) q[e] = static_cast<uint8_t>(k_code(type, src, e));
+    pack_bits(q, 256, bits, codes + b * 32 * static_cast<size_t>(bits));
+  }
+}
+
+void pack_ggml_k_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales, size_t n_blocks,
+                        uint8_t* dst) {
+  const int bits = ggml_k_bits(type);
+  LB_CHECK(bits != 0, "pack_ggml_k_blocks: ggml type ", type, " is not a k-quant");
+  const size_t block_bytes = ggml_type(type)->bytes;
+  const auto scale_bytes = static_cast<size_t>(k_super_bytes(bits));
+  uint8_t q[256];
+  for (size_t b = 0; b < n_blocks; ++b, dst += block_bytes) {
+    std::memset(dst, 0, block_bytes);
+    std::memcpy(dst + k_scale_offset(type), scales + b * scale_bytes, scale_bytes);
+    unpack_bits(codes + b * 32 * static_cast<size_t>(bits), 256, bits, q);
+    for (int e = 0; e < 256; ++e) {
+      const unsigned c = q[e];
+      if (type == kGgmlQ6_K) {
+        const int h = e / 128, g = (e % 128) / 32, l = e % 32;
+        dst[64 * h + l + 32 * (g & 1)] |= static_cast<uint8_t>((c & 15u) << (g < 2 ? 0 : 4));
+        dst[128 + 32 * h + l] |= static_cast<uint8_t>(((c >> 4) & 3u) << (2 * g));
+        continue;
+      }
+      // Q4_K / Q5_K: 4-bit planes (qs at 16 / 48), Q5_K's bit 4 in the high-bit plane at 16.
+      uint8_t* qs = dst + (type == kGgmlQ4_K ? 16 : 48);
+      qs[32 * (e / 64) + e % 32] |= static_cast<uint8_t>((c & 15u) << (e % 64 < 32 ? 0 : 4));
+      if (type == kGgmlQ5_K) dst[16 + e % 32] |= static_cast<uint8_t>(((c >> 4) & 1u) << (e / 32));
+    }
   }
 }
 

@@ -58,10 +58,13 @@ GgmlDecoder ggml_decoder(uint32_t type);
 // Bits of the lowbit g32 format that holds `type` exactly: 8 for Q8_0, 4 for Q4_0, Q4_1 and
 // IQ4_NL (lowbit's iq4_nl kind), 5 for Q5_0 and Q5_1; 0 for any other type.
 int ggml_packed_bits(uint32_t type);
+// Bits of a k-quant type lowbit holds packed (k_quant formats, tensor/k_quant.h): 4 for Q4_K,
+// 5 for Q5_K, 6 for Q6_K; 0 for any other type.
+int ggml_k_bits(uint32_t type);
 // Whether `type` is ggml's min form (Q4_1, Q5_1: y = d*q + m), held as lowbit's min-offset
 // affine format; the others ggml_packed_bits holds are symmetric (y = d*(q - 2^(bits-1))).
 bool ggml_min_form(uint32_t type);
-// The lowbit format that holds `type` bit for bit (ggml_packed_bits(type) != 0).
+// The lowbit format that holds `type` bit for bit (ggml_packed_bits or ggml_k_bits != 0).
 QuantFormat ggml_packed_format(uint32_t type);
 // Re-packs `n_blocks` blocks of a type with ggml_packed_bits(type) = bits into lowbit's layout:
 // `codes` receives 4 * bits bytes per block (32 codes of the dense bit stream: q + 2^(bits-1)
@@ -77,5 +80,14 @@ void repack_ggml_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint
 // repack_ggml_blocks(pack_ggml_blocks(x)) == x for every code, scale and min.
 void pack_ggml_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales,
                       const uint8_t* mins, size_t n_blocks, uint8_t* dst);
+
+// The k-quants (ggml_k_bits(type) != 0): `n_blocks` super-blocks of 256 become 32 * bits code
+// bytes each (lowbit's dense bit stream, Q6_K's codes q in 0..63 with zero 32) and
+// k_super_bytes(bits) scale bytes each, ggml's own: Q4_K / Q5_K's d, dmin and scales[12], Q6_K's
+// scales[16] and d. pack_ggml_k_blocks is the inverse.
+void repack_ggml_k_blocks(uint32_t type, const uint8_t* src, size_t n_blocks, uint8_t* codes,
+                          uint8_t* scales);
+void pack_ggml_k_blocks(uint32_t type, const uint8_t* codes, const uint8_t* scales, size_t n_blocks,
+                        uint8_t* dst);
 
 }  // namespace lowbit::io

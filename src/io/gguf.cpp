@@ -9,6 +9,7 @@
 #include <set>
 
 #include "io/hf_names.h"
+#include "tensor/k_quant.h"
 #include "util/check.h"
 
 namespace lowbit::io {
@@ -289,6 +290,17 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
     q.validate(t.name);
     return q;
   }
+  if (ggml_k_bits(t.type) != 0) {
+    // Q4_K / Q5_K / Q6_K: lowbit's k_quant formats (codes repacked, scale bytes copied).
+    QuantizedTensor q;
+    q.format = ggml_packed_format(t.type);
+    q.shape = shape;
+    q.codes = Buffer::allocate(static_cast<size_t>(q.rows()) * q.row_bytes());
+    q.scales = Buffer::allocate(n_blocks * static_cast<size_t>(k_super_bytes(q.format.bits)));
+    repack_ggml_k_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data());
+    q.validate(t.name);
+    return q;
+  }
   if (const GgmlDecoder decode = ggml_decoder(t.type); decode != nullptr) {
     // Two-level scales (or codebooks with them): no lowbit format holds these exactly.
     Buffer out = Buffer::allocate(n_blocks * type->block * sizeof(float));
@@ -301,7 +313,8 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
 std::string gguf_loaded_as(const GgufTensorInfo& info, const QuantizedTensor& loaded) {
   if (info.type == kGgmlF32 || info.type == kGgmlF16 || info.type == kGgmlBF16)
     return loaded.codes.owned() ? "copied (misaligned)" : "borrowed";
-  if (ggml_packed_bits(info.type) != 0) return "packed " + format_name(loaded.format);
+  if (ggml_packed_bits(info.type) != 0 || ggml_k_bits(info.type) != 0)
+    return "packed " + format_name(loaded.format);
   return "dequantized to f32";
 }
 

@@ -9,6 +9,7 @@
 #include "io/ggml_blocks.h"
 #include "io/gguf.h"
 #include "io/hf_names.h"
+#include "tensor/k_quant.h"
 #include "util/atomic_file.h"
 #include "util/check.h"
 
@@ -123,12 +124,19 @@ QuantizedTensor permute_rows(const QuantizedTensor& t, const std::vector<int64_t
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(p.codes.mutable_data() + r * code_bytes,
                 t.codes.data() + source_row[static_cast<size_t>(r)] * code_bytes, code_bytes);
-  if (!t.format.is_dense()) {
-    const size_t scale_bytes = t.scales.size() / static_cast<size_t>(rows);
-    p.scales = Buffer::allocate(t.scales.size());
+  // Per-row parameters move with their rows: scales (a k-quant's super-block bytes included) and
+  // zero-points or mins.
+  const auto permute = [&](const Buffer& from, Buffer& to) {
+    if (from.empty()) return;
+    const size_t bytes = from.size() / static_cast<size_t>(rows);
+    to = Buffer::allocate(from.size());
     for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(p.scales.mutable_data() + r * scale_bytes,
-                  t.scales.data() + source_row[static_cast<size_t>(r)] * scale_bytes, scale_bytes);
+      std::memcpy(to.mutable_data() + r * bytes,
+                  from.data() + source_row[static_cast<size_t>(r)] * bytes, bytes);
+  };
+  if (!t.format.is_dense()) {
+    permute(t.scales, p.scales);
+    permute(t.zeros, p.zeros);
   }
   return p;
 }
@@ -168,6 +176,19 @@ void write_tensor_data(std::FILE* f, const PlannedTensor& p) {
   const QuantizedTensor& t = p.tensor;
   if (t.format.is_dense()) {
     write(t.codes.data(), t.codes.size());
+  } else if (t.format.k_quant) {
+    const size_t block_bytes = ggml_type(p.type)->bytes;
+    const auto n_blocks = static_cast<size_t>(t.numel() / kKSuper);
+    const size_t code_bytes = 32 * static_cast<size_t>(t.format.bits);
+    const auto scale_bytes = static_cast<size_t>(k_super_bytes(t.format.bits));
+    constexpr size_t kChunk = 1024;
+    std::vector<uint8_t> out(kChunk * block_bytes);
+    for (size_t b = 0; b < n_blocks; b += kChunk) {
+      const size_t n = std::min(kChunk, n_blocks - b);
+      pack_ggml_k_blocks(p.type, t.codes.data() + b * code_bytes, t.scales.data() + b * scale_bytes,
+                         n, out.data());
+      write(out.data(), n * block_bytes);
+    }
   } else {
     const size_t block_bytes = ggml_type(p.type)->bytes;
     const auto n_blocks = static_cast<size_t>(t.numel() / 32);
@@ -197,6 +218,7 @@ std::optional<uint32_t> gguf_type_for(const QuantizedTensor& t) {
     case QuantKind::bf16:
       return kGgmlBF16;
     case QuantKind::affine_int:
+      if (f.k_quant) return f.bits == 4 ? kGgmlQ4_K : f.bits == 5 ? kGgmlQ5_K : kGgmlQ6_K;
       break;
     case QuantKind::iq4_nl:
       return f.group_size == 32 && t.cols() % 32 == 0 ? std::optional<uint32_t>(kGgmlIQ4_NL)

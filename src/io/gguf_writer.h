@@ -10,6 +10,7 @@
 //   affine_int 4 / 5 bits, g32, min form,    Q4_1 / Q5_1: d and m = the f16 scale and min bit
 //   f16 scales, cols a multiple of 32        for bit, q = code
 //   iq4_nl g32, cols a multiple of 32        IQ4_NL: d = the f16 scale, q = code
+//   k-quants (q4_k, q5_k, q6_k)              Q4_K / Q5_K / Q6_K: scale bytes and codes as held
 // (io/ggml_blocks.h, pack_ggml_blocks). Any other format throws Unsupported naming the tensor.
 // Names: HF Llama names become GGUF ones (io/hf_names.h); rope_freqs.weight keeps its name.
 // q_proj / k_proj rows (and biases) in HF half-split RoPE order (config

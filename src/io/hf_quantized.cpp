@@ -171,6 +171,9 @@ std::string ct_format(const std::string& name, const QuantizedTensor& t) {
     return "float-quantized";
   }
   LB_CHECK_ARG(f.kind == QuantKind::affine_int, where, ": not a quantized format");
+  LB_CHECK_ARG(!f.k_quant, where,
+               ": llama.cpp's two-level k-quant scales have no compressed-tensors equivalent; the "
+               "nearest is an int4 group scheme (pack-quantized)");
   LB_CHECK_ARG(!t.act.is_fp8(), where,
                ": integer weights with fp8 activations have no compressed-tensors equivalent; "
                "the nearest is fp8-dynamic");
@@ -324,8 +327,8 @@ QuantFormat gptq_awq_format(HfQuantLayout layout, const TensorMap& tensors) {
     }
     LB_CHECK_ARG(layer_linear, where, ": ", lname,
                  " holds quantized block linears only (leave --head and --embed unquantized)");
-    LB_CHECK_ARG(f.kind == QuantKind::affine_int && !t.act.enabled(), where, ": ", lname,
-                 " holds integer weight-only schemes; the nearest is an int4 group scheme",
+    LB_CHECK_ARG(f.kind == QuantKind::affine_int && !f.k_quant && !t.act.enabled(), where, ": ",
+                 lname, " holds integer weight-only schemes; the nearest is an int4 group scheme",
                  awq ? "" : " (or --format compressed-tensors)");
     if (awq) {
       LB_CHECK_ARG(f.bits == 4 && f.group_size > 0, where,

@@ -9,6 +9,8 @@
 #include "numerics/half.h"
 #include "numerics/iq4_nl.h"
 #include "quant/affine_store.h"
+#include "quant/ggml_kquant.h"
+#include "tensor/k_quant.h"
 #include "util/check.h"
 
 namespace lowbit::quant {
@@ -158,6 +160,13 @@ const std::vector<GgmlSchemeInfo>& ggml_schemes() {
        "llama.cpp Q4_1: 4-bit blocks of 32, f16 d = range/15 and f16 min (GGUF-exact)"},
       {"q5_1", QuantFormat::affine_min(5, kBlock),
        "llama.cpp Q5_1: 5-bit blocks of 32, f16 d = range/31 and f16 min (GGUF-exact)"},
+      {"q4_k", QuantFormat::k_quant_of(4),
+       "llama.cpp Q4_K: super-blocks of 256, 6-bit scales and mins per 32 (rows not a multiple "
+       "of 256 fall back to q5_0, as llama-quantize does)"},
+      {"q5_k", QuantFormat::k_quant_of(5),
+       "llama.cpp Q5_K: as q4_k with 5-bit codes (fallback q5_1)"},
+      {"q6_k", QuantFormat::k_quant_of(6),
+       "llama.cpp Q6_K: super-blocks of 256, int8 scales per 16, 6-bit codes (fallback q8_0)"},
       {"iq4_nl", QuantFormat::iq4_nl(kBlock),
        "llama.cpp IQ4_NL: 16 non-uniform levels in blocks of 32, f16 d by llama-quantize's "
        "least-squares search (GGUF-exact)"},
@@ -171,10 +180,35 @@ std::optional<GgmlSchemeInfo> find_ggml_scheme(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view k_quant_fallback(std::string_view scheme) {
+  if (scheme == "q4_k") return "q5_0";
+  if (scheme == "q5_k") return "q5_1";
+  if (scheme == "q6_k") return "q8_0";
+  return {};
+}
+
 QuantizedTensor quantize_ggml(const float* w, int64_t rows, int64_t cols, std::string_view scheme,
                               const std::string& name) {
   const std::optional<GgmlSchemeInfo> info = find_ggml_scheme(scheme);
   LB_CHECK_ARG(info.has_value(), "tensor ", name, ": '", scheme, "' is not a ggml scheme");
+  if (info->format.k_quant) {
+    // llama-quantize's fallback for rows that are not whole super-blocks.
+    if (cols % kKSuper != 0) return quantize_ggml(w, rows, cols, k_quant_fallback(scheme), name);
+    check_weights(w, rows, cols, info->format, name, /*min_form_ok=*/true);
+    QuantizedTensor t = allocate_quantized(info->format, rows, cols);
+    const int bits = info->format.bits;
+    const auto scale_bytes = static_cast<size_t>(k_super_bytes(bits));
+    std::vector<uint8_t> codes(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t b = 0; b < cols / kKSuper; ++b) {
+        const size_t block = static_cast<size_t>(r * (cols / kKSuper) + b);
+        quantize_k_super_block(bits, w + r * cols + b * kKSuper, codes.data() + b * kKSuper,
+                               t.scales.mutable_data() + block * scale_bytes);
+      }
+      store_row_codes(t, r, codes.data());
+    }
+    return t;
+  }
   const BlockRule rule = block_rule(scheme);
   LB_CHECK(rule != nullptr, "no block rule for ", scheme);
   check_weights(w, rows, cols, info->format, name, /*min_form_ok=*/true);

@@ -13,6 +13,7 @@
 //   q4_1    affine_int 4 g32 min     min/max of the block, d = (max - min) / 15,
 //                                    q = min(15, trunc((x - min) * id + 0.5f)); w = d * q + m
 //   q5_1    affine_int 5 g32 min     as q4_1 with d = (max - min) / 31 and no clamp
+//   q4_k    k_quant 4 (tensor/k_quant.h)  quantize_row_q4_K_ref (ggml_kquant.h); q5_k, q6_k alike
 //   iq4_nl  iq4_nl g32               llama-quantize's search (no imatrix): least-squares d over
 //                                    15 trial scales, codes = nearest level to x / d (ggml_rtn.cpp)
 // The scale is f16(d) (round to nearest even; an all-zero q4_0/q5_0 block stores -0) and the
@@ -43,7 +44,12 @@ const std::vector<GgmlSchemeInfo>& ggml_schemes();
 // The entry called `name`, or nullopt.
 std::optional<GgmlSchemeInfo> find_ggml_scheme(std::string_view name);
 
-// Quantizes w[rows, cols] with ggml scheme `scheme` (one of ggml_schemes()). Throws
+// The scheme a k-quant falls back to when rows are not whole super-blocks of 256 (llama-quantize's
+// rule: q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0); empty for other schemes.
+std::string_view k_quant_fallback(std::string_view scheme);
+
+// Quantizes w[rows, cols] with ggml scheme `scheme` (one of ggml_schemes()); a k-quant whose
+// rows are not whole super-blocks gets its fallback scheme's format. Throws
 // InvalidArgument naming `name` on NaN/Inf or weights beyond f16, or an unknown scheme.
 QuantizedTensor quantize_ggml(const float* w, int64_t rows, int64_t cols, std::string_view scheme,
                               const std::string& name);

@@ -173,14 +173,11 @@ Scheme find_scheme(std::string_view name) {
     s.description = concat(prefix.algorithm, " on ", format_name(s.format));
     return s;
   }
-  // llama.cpp types lowbit reads but cannot yet produce exactly: each needs a format lowbit does
-  // not have (two-level k-quant scales).
-  static constexpr std::array<std::array<std::string_view, 3>, 5> kNotYet{{
-      {"q2_k", "two-level super-block scales", "q4_0"},
-      {"q3_k", "two-level super-block scales", "q4_0"},
-      {"q4_k", "two-level super-block scales and mins", "q4_0"},
-      {"q5_k", "two-level super-block scales and mins", "q5_1"},
-      {"q6_k", "two-level super-block scales", "q8_0"},
+  // llama.cpp types lowbit reads but cannot produce exactly yet: Q2_K and Q3_K (their own
+  // super-block layouts).
+  static constexpr std::array<std::array<std::string_view, 3>, 2> kNotYet{{
+      {"q2_k", "2-bit k-quant super-blocks with 4-bit scales and mins", "q4_k"},
+      {"q3_k", "3-bit k-quant super-blocks with a high-bit plane", "q4_k"},
   }};
   for (const auto& [ggml, why, nearest] : kNotYet)
     LB_CHECK_ARG(name != ggml, "scheme '", name, "': llama.cpp's ", ggml,

@@ -74,6 +74,7 @@ float zero_at(const QuantizedTensor& w, int64_t scale_index) {
   if (f.symmetric) return static_cast<float>(1 << (f.bits - 1));
   LB_CHECK_ARG(scale_index >= 0 && scale_index < w.scale_count(), "zero-point index ", scale_index,
                " out of range for tensor ", shape_string(w.shape));
+  if (f.k_quant) return ScaleReader::of(w).min_at(scale_index);  // in the scale bytes
   uint16_t bits;
   std::memcpy(&bits, w.zeros.data() + static_cast<size_t>(scale_index) * 2, sizeof(bits));
   return f16_to_f32(bits);

@@ -23,7 +23,8 @@ inline int64_t scale_index(const QuantFormat& format, int64_t cols, int64_t row,
 // absmax (nf4, decoded through the nested scales with double quant), or the fp8 scale.
 float scale_at(const QuantizedTensor& w, int64_t scale_index);
 // Zero-point of group `scale_index`: the stored f16 zero (asymmetric affine_int), 2^(bits-1)
-// (symmetric affine_int), 0 for every other kind.
+// (symmetric affine_int), 0 for every other kind; in the min form the group's additive min
+// (the stored f16 min, or a k-quant's -dmin * m).
 float zero_at(const QuantizedTensor& w, int64_t scale_index);
 
 // Decodes rows [row_begin, row_end) into out[(row_end - row_begin) * cols], row-major.

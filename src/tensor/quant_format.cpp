@@ -2,6 +2,7 @@
 // QuantFormat constructors, validation and size arithmetic.
 #include "tensor/quant_format.h"
 
+#include "tensor/k_quant.h"
 #include "util/check.h"
 
 namespace lowbit {
@@ -62,6 +63,12 @@ QuantFormat QuantFormat::iq4_nl(int block) {
   return f;
 }
 
+QuantFormat QuantFormat::k_quant_of(int bits) {
+  QuantFormat f = bits == 6 ? affine(6, 16, true) : affine_min(bits, 32);
+  f.k_quant = true;
+  return f;
+}
+
 std::string kind_name(QuantKind kind) {
   switch (kind) {
     case QuantKind::f32:
@@ -116,8 +123,15 @@ void validate_format(const QuantFormat& f) {
   // Only affine_int stores zero-points.
   LB_CHECK_ARG(f.symmetric || f.kind == QuantKind::affine_int, "format ", name,
                " is always symmetric");
-  LB_CHECK_ARG(!f.min_offset || f.has_zeros(), "format ", name,
+  LB_CHECK_ARG(!f.min_offset || (f.kind == QuantKind::affine_int && !f.symmetric), "format ", name,
                " has no additive min (only asymmetric integer formats do)");
+  if (f.k_quant) {
+    const bool q45 = (f.bits == 4 || f.bits == 5) && f.group_size == 32 && f.min_offset;
+    const bool q6 = f.bits == 6 && f.group_size == 16 && f.symmetric;
+    LB_CHECK_ARG(f.kind == QuantKind::affine_int && f.scale_dtype == DType::f16 && (q45 || q6),
+                 "k-quant formats are Q4_K / Q5_K (4 / 5 bits, groups of 32, min form) or Q6_K "
+                 "(6 bits, groups of 16, symmetric)");
+  }
   switch (f.kind) {
     case QuantKind::f32:
     case QuantKind::f16:
@@ -158,12 +172,13 @@ void validate_format(const QuantFormat& f) {
 
 ScaleEncoding scale_encoding(const QuantFormat& f) {
   if (f.is_dense()) return ScaleEncoding::none;
+  if (f.k_quant) return ScaleEncoding::k_super;
   if (f.double_quant) return ScaleEncoding::nested_u8;
   return f.scale_dtype == DType::f16 ? ScaleEncoding::f16 : ScaleEncoding::f32;
 }
 
 DType stored_scale_dtype(const QuantFormat& f) {
-  return f.double_quant ? DType::u8 : f.scale_dtype;
+  return f.double_quant || f.k_quant ? DType::u8 : f.scale_dtype;
 }
 
 BufferSizes buffer_sizes(const QuantFormat& f, int64_t rows, int64_t cols) {
@@ -183,6 +198,11 @@ BufferSizes buffer_sizes(const QuantFormat& f, int64_t rows, int64_t cols) {
     case ScaleEncoding::f32:
       sizes.scales = n * dtype_size(f.scale_dtype);
       break;
+    case ScaleEncoding::k_super:
+      LB_CHECK_ARG(cols % kKSuper == 0, format_name(f), " rows must be whole super-blocks of ",
+                   kKSuper, ", got ", cols, " columns");
+      sizes.scales = static_cast<size_t>(rows * (cols / kKSuper) * k_super_bytes(f.bits));
+      break;
   }
   if (f.has_zeros()) sizes.zeros = n * 2;  // f16 zero-points
   return sizes;
@@ -196,6 +216,7 @@ std::string format_name(const QuantFormat& f) {
   };
   switch (f.kind) {
     case QuantKind::affine_int:
+      if (f.k_quant) return concat("q", f.bits, "_k");
       return concat("int", f.bits, " ", granularity(),
                     f.symmetric ? " sym" : (f.min_offset ? " min" : " asym"));
     case QuantKind::nf4:

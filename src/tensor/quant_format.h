@@ -17,6 +17,9 @@
 //              zero is the stored f16 zero-point (asymmetric) or 2^(bits-1) (symmetric).
 //              With min_offset (ggml's Q4_1/Q5_1 form) the f16 entry is an offset added after
 //              scaling instead: w = scale * q + min, two roundings (the product, then the sum).
+//              With k_quant (ggml's Q4_K / Q5_K / Q6_K) scales and mins are two-level, held as
+//              ggml's own bytes per super-block of 256 in `scales` (tensor/k_quant.h); no
+//              `zeros` buffer.
 //  nf4         4-bit codes packed as affine_int bits=4; w = absmax * kNf4Codebook[q].
 //              group_size is the block (64 by default). absmax is the f32 `scales` entry, or
 //              with double quantization an u8 code: absmax = nested_offset +
@@ -51,11 +54,14 @@ struct QuantFormat {
   DType scale_dtype = DType::f32;
   bool double_quant = false;  // nf4: scales quantized to u8 in blocks of 256
   bool min_offset = false;    // asymmetric affine_int: `zeros` holds an additive min (see above)
+  bool k_quant = false;       // affine_int in ggml's k-quant super-blocks (see above)
 
   bool is_dense() const {
     return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
   }
-  bool has_zeros() const { return kind == QuantKind::affine_int && !symmetric; }
+  // Whether a `zeros` buffer holds per-group zero-points (or mins); k-quants keep theirs in
+  // the super-block scale bytes.
+  bool has_zeros() const { return kind == QuantKind::affine_int && !symmetric && !k_quant; }
   bool operator==(const QuantFormat&) const = default;
 
   // Dense formats.
@@ -69,13 +75,15 @@ struct QuantFormat {
   static QuantFormat fp8(QuantKind kind, int group_size = kPerChannel);
   // IQ4_NL codebook codes in blocks of `block` with an f16 scale each.
   static QuantFormat iq4_nl(int block = 32);
+  // ggml's Q4_K (bits 4), Q5_K (5) or Q6_K (6) super-blocks.
+  static QuantFormat k_quant_of(int bits);
 };
 
 // Throws InvalidArgument when the combination of fields is not a valid format. The accepted
 // combinations, and nothing else:
 //   f32 (bits 32), f16 / bf16 (bits 16): group_size 0, symmetric, scale_dtype f32, no double_quant
 //   affine_int: bits 2..8, group_size > 0 / 0 / -1, scale_dtype f16 or f32, no double_quant;
-//               min_offset only when asymmetric
+//               min_offset only when asymmetric; k_quant only as k_quant_of(4 / 5 / 6) makes it
 //   nf4: bits 4, group_size > 0, symmetric, scale_dtype f32, double_quant true or false
 //   fp8_e4m3 / fp8_e5m2: bits 8, group_size 0 or -1, symmetric, scale_dtype f32, no double_quant
 //   iq4_nl: bits 4, group_size > 0, symmetric, scale_dtype f16, no double_quant
@@ -83,7 +91,8 @@ void validate_format(const QuantFormat& format);
 
 // How one scale entry is stored: nothing (dense), an f16 or f32 value, or (nf4 double
 // quantization) an u8 code decoded through the f32 nested scales.
-enum class ScaleEncoding : uint8_t { none, f16, f32, nested_u8 };
+// k_super: ggml's k-quant super-block bytes (tensor/k_quant.h).
+enum class ScaleEncoding : uint8_t { none, f16, f32, nested_u8, k_super };
 ScaleEncoding scale_encoding(const QuantFormat& format);
 // The DType of the scales buffer (u8 for nested codes); only for formats with scales.
 DType stored_scale_dtype(const QuantFormat& format);
@@ -98,7 +107,8 @@ struct BufferSizes {
   size_t nested_offset = 0;  // the f32 nested offset, stored outside the buffers (4 or 0)
   size_t total() const { return codes + scales + zeros + nested_scales + nested_offset; }
 };
-// Throws InvalidArgument (validate_format) for an invalid format.
+// Throws InvalidArgument (validate_format) for an invalid format, or for a k-quant whose rows
+// are not whole super-blocks of 256.
 BufferSizes buffer_sizes(const QuantFormat& format, int64_t rows, int64_t cols);
 // A short readable name: "f32", "int4 g128 asym", "int4 g32 min", "nf4 b64 dq", "fp8_e4m3
 // per-channel".

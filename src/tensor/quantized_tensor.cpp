@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "tensor/k_quant.h"
 #include "util/check.h"
 
 namespace lowbit {
@@ -73,6 +74,18 @@ void QuantizedTensor::check_finite(const std::string& name) const {
   const DType scale_dtype = stored_scale_dtype(format);
   const int64_t bad_scale = first_non_finite(scales.data(), scale_count(), scale_dtype);
   LB_CHECK_FORMAT(bad_scale < 0, "tensor ", name, ": non-finite scale at index ", bad_scale);
+  if (format.k_quant) {
+    // The f16 d (and dmin) of each super-block; the 6-bit / int8 sub-scales are integers.
+    const int64_t blocks = numel() / kKSuper;
+    const auto bytes = static_cast<size_t>(k_super_bytes(format.bits));
+    const size_t at = format.bits == 6 ? 16 : 0;
+    const int64_t fields = format.bits == 6 ? 1 : 2;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t* p = scales.data() + static_cast<size_t>(b) * bytes + at;
+      LB_CHECK_FORMAT(first_non_finite(p, fields, DType::f16) < 0, "tensor ", name,
+                      ": non-finite super-block scale or min at block ", b);
+    }
+  }
   if (format.has_zeros()) {
     const int64_t bad_zero = first_non_finite(zeros.data(), scale_count(), DType::f16);
     LB_CHECK_FORMAT(bad_zero < 0, "tensor ", name, ": non-finite ",

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "numerics/half.h"
+#include "tensor/k_quant.h"
 
 namespace lowbit {
 
@@ -22,7 +23,27 @@ ScaleReader ScaleReader::of(const QuantizedTensor& w) {
     r.nested_scales = w.nested_scales.data();
     r.nested_offset = w.nested_offset;
   }
+  if (r.encoding == ScaleEncoding::k_super) r.k_bits = w.format.bits;
   return r;
+}
+
+namespace {
+
+float f16_at(const uint8_t* p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof bits);
+  return f16_to_f32(bits);
+}
+
+}  // namespace
+
+float ScaleReader::min_at(int64_t i) const {
+  if (encoding != ScaleEncoding::k_super || k_bits == 6) return 0.0f;
+  const int64_t subs = k_sub_blocks(k_bits);
+  const uint8_t* block = scales + static_cast<size_t>(i / subs * k_super_bytes(k_bits));
+  unsigned sc = 0, m = 0;
+  k_scale_min(block + 4, static_cast<int>(i % subs), sc, m);
+  return -(f16_at(block + 2) * static_cast<float>(m));  // exact: 11 x 6 significant bits
 }
 
 float ScaleReader::at(int64_t i) const {
@@ -44,6 +65,17 @@ float ScaleReader::at(int64_t i) const {
       float value;
       std::memcpy(&value, entry(i), sizeof value);
       return value;
+    }
+    case ScaleEncoding::k_super: {
+      // d * the sub-block's 6-bit (Q4_K / Q5_K) or int8 (Q6_K) scale: exact in f32.
+      const int64_t subs = k_sub_blocks(k_bits);
+      const uint8_t* block = scales + static_cast<size_t>(i / subs * k_super_bytes(k_bits));
+      const int j = static_cast<int>(i % subs);
+      if (k_bits == 6)
+        return f16_at(block + 16) * static_cast<float>(static_cast<int8_t>(block[j]));
+      unsigned sc = 0, m = 0;
+      k_scale_min(block + 4, j, sc, m);
+      return f16_at(block) * static_cast<float>(sc);
     }
   }
   return 1.0f;

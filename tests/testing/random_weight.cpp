@@ -7,6 +7,7 @@
 
 #include "numerics/bit_pack.h"
 #include "numerics/half.h"
+#include "tensor/k_quant.h"
 
 namespace lowbit::testing {
 
@@ -20,6 +21,11 @@ void put_f16(Buffer& b, size_t i, float v) {
 }
 
 void put_f32(Buffer& b, size_t i, float v) { std::memcpy(b.mutable_data() + 4 * i, &v, 4); }
+
+void put_f16_at(uint8_t* at, float v) {
+  const uint16_t h = f16(v);
+  std::memcpy(at, &h, 2);
+}
 
 // fp8 codes that decode to finite values (NaN codes are never produced by a quantizer).
 uint8_t finite_fp8(QuantKind kind, std::mt19937& rng) {
@@ -69,6 +75,24 @@ QuantizedTensor random_weight(const QuantFormat& f, int64_t rows, int64_t cols, 
     }
   }
   const auto scales = static_cast<size_t>(w.scale_count());
+  if (f.k_quant) {
+    // ggml super-block scale bytes: random 6-bit / int8 sub-scales (and mins), small f16 d
+    // (and dmin) so values stay near unit size.
+    const auto per_block = static_cast<size_t>(k_super_bytes(f.bits));
+    const size_t blocks = static_cast<size_t>(rows * cols / kKSuper);
+    w.scales = Buffer::allocate(blocks * per_block);
+    uint8_t* s = w.scales.mutable_data();
+    std::uniform_real_distribution<float> small(0.0005f, 0.004f);
+    for (size_t b = 0; b < blocks; ++b) {
+      uint8_t* block = s + b * per_block;
+      for (size_t i = 0; i < per_block; ++i) block[i] = static_cast<uint8_t>(rng());
+      const size_t d_at = f.bits == 6 ? 16 : 0;
+      put_f16_at(block + d_at, small(rng));
+      if (f.bits != 6) put_f16_at(block + 2, small(rng));
+    }
+    w.validate("random");
+    return w;
+  }
   if (f.double_quant) {
     w.scales = Buffer::allocate(scales);
     for (size_t i = 0; i < scales; ++i) w.scales.mutable_data()[i] = static_cast<uint8_t>(rng());

@@ -23,7 +23,9 @@ float WeightView::zero(int64_t r, int64_t g) const {
 }
 
 float WeightView::min(int64_t r, int64_t g) const {
-  return min_offset ? f16_entry(zeros, entry_index(r, g)) : 0.0f;
+  if (!min_offset) return 0.0f;
+  // k-quants keep their mins in the super-block scale bytes.
+  return zeros != nullptr ? f16_entry(zeros, entry_index(r, g)) : scales.min_at(entry_index(r, g));
 }
 
 WeightView make_weight_view(const QuantizedTensor& w) {

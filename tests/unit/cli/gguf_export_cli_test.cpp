@@ -295,6 +295,34 @@ TEST(GgufExportReal, SmolLm2BpeTokenizerRoundTripsThroughTokenizerJson) {
   EXPECT_EQ(from_export.tokenizer->encode(text, true), want);
 }
 
+// SmolLM2-135M as q4_k: down_proj rows (1536 = 6 x 256) are Q4_K super-blocks, the 576-wide
+// rows fall back to Q5_0 as llama-quantize does; the GGUF reads back as the lowbit checkpoint.
+TEST(GgufExportReal, SmolLm2Q4KFallsBackWhereRowsAreNotSuperBlocks) {
+  LB_REQUIRE_DATA(src, "smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf");
+  TempDir tmp;
+  const fs::path gguf = tmp.path() / "q4_k.gguf", ckpt = tmp.path() / "q4_k";
+  const CommandResult g = run_lowbit("quantize -m " + src.string() +
+                                     " --scheme q4_k --format gguf --out " + gguf.string());
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  const CommandResult c =
+      run_lowbit("quantize -m " + src.string() + " --scheme q4_k --out " + ckpt.string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  expect_same_tensors(load_model_source(gguf, {}, false).tensors,
+                      load_model_source(ckpt, {}, false).tensors);
+  const io::GgufFile out = io::GgufFile::open(gguf);
+  int q4k = 0, q50 = 0;
+  for (const io::GgufTensorInfo& t : out.tensors()) {
+    q4k += t.type == io::kGgmlQ4_K;
+    q50 += t.type == io::kGgmlQ5_0;
+    if (t.type == io::kGgmlQ4_K) {
+      EXPECT_NE(t.name.find("ffn_down"), std::string::npos) << t.name;
+    }
+  }
+  EXPECT_EQ(q4k, 30);
+  EXPECT_EQ(q50, 30 * 6);
+  EXPECT_EQ(out.metadata().at("general.file_type"), 14);  // MOSTLY_Q4_K_S
+}
+
 // SmolLM2-135M ships as llama.cpp's Q4_1. lowbit holds those tensors packed (codes, d and m
 // bit for bit); quantizing their decoded values again with the q4_1 scheme (ggml's reference
 // rule) and writing GGUF gives back the published file's bytes for every Q4_1 tensor.

@@ -51,9 +51,11 @@ TEST(Inspect, GgufFixtureShowsStoredTypesAndBothBitsPerWeight) {
   const double linear_stored = 256 * 256 / 256 * 84 + 64 * 256 / 256 * 144 + 64 * 256 / 32 * 22 +
                                256 * 256 / 256 * 110 + 32 * 256 / 256 * 176 + 32 * 256 / 256 * 136 +
                                256 * 32 / 32 * 20;
-  // Loaded: v (5.5 bits) and down (5 bits) packed, every other linear f32.
-  const double linear_loaded =
-      64 * 256 * 5.5 / 8 + 256 * 32 * 5.0 / 8 + (linear_params - 64 * 256 - 256 * 32) * 4;
+  // Loaded: v (Q5_0), down (Q4_1), k (Q4_K) and gate (Q5_K) packed at their stored bytes, every
+  // other linear f32.
+  const double packed_params = 64 * 256 + 256 * 32 + 64 * 256 + 32 * 256;
+  const double linear_loaded = 64 * 256 / 32 * 22 + 256 * 32 / 32 * 20 + 64 * 256 / 256 * 144 +
+                               32 * 256 / 256 * 176 + (linear_params - packed_params) * 4;
   EXPECT_EQ(j["linear_parameters"], linear_params);
   EXPECT_EQ(j["stored_linear_bytes"], linear_stored);
   EXPECT_EQ(j["linear_bytes"], linear_loaded);
@@ -65,7 +67,8 @@ TEST(Inspect, GgufFixtureShowsStoredTypesAndBothBitsPerWeight) {
   EXPECT_EQ(j["parameters"], params);
   EXPECT_EQ(j["stored_bytes"], stored);
   EXPECT_DOUBLE_EQ(j["stored_file_bits_per_weight"].get<double>(), 8 * stored / params);
-  const double loaded = linear_loaded + 16 * 256 * 4 + 16 * 256 * 34 / 32 + 3 * 256 * 4;
+  // The Q6_K embedding is held packed too (210 bytes per 256).
+  const double loaded = linear_loaded + 16 * 256 / 256 * 210 + 16 * 256 * 34 / 32 + 3 * 256 * 4;
   EXPECT_DOUBLE_EQ(j["file_bits_per_weight"].get<double>(), 8 * loaded / params);
 
   const CommandResult table = run_lowbit("inspect --model " + model.string());

@@ -509,9 +509,10 @@ TEST(Gguf, NonFiniteScalesAreCaughtByCheckFinite) {
   std::memcpy(f32.data() + 4, &nan, 4);
   b.tensor("f32_nan", {2}, kGgmlF32, f32);
   const GgufFile g = GgufFile::open(write_file(dir, b.build()));
-  // Q4_1 loads packed, so its NaN is the stored min's; the others decode to a non-finite weight.
-  for (const auto& [name, what] : {std::pair{"q4k_inf", "weight"}, std::pair{"q41_nan", "min"},
-                                   std::pair{"f32_nan", "weight"}}) {
+  // Q4_K and Q4_1 load packed, so their infinity and NaN are the stored scale's and min's; the
+  // f32 tensor holds a non-finite weight.
+  for (const auto& [name, what] : {std::pair{"q4k_inf", "super-block scale"},
+                                   std::pair{"q41_nan", "min"}, std::pair{"f32_nan", "weight"}}) {
     const QuantizedTensor t = g.tensor(*g.find(name));
     try {
       t.check_finite(name);

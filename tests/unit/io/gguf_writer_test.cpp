@@ -12,7 +12,9 @@
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
 #include "io/hf_names.h"
+#include "quant/ggml_rtn.h"
 #include "quant/rtn.h"
+#include "tensor/dequantize.h"
 #include "testing/test_data.h"
 #include "util/error.h"
 
@@ -107,6 +109,11 @@ TEST(GgufWriter, PermutesHfRopeRowsToAdjacentPairs) {
   testing::TempDir tmp;
   const GgufFile src = tiny();
   TensorMap tensors = src.hf_tensors();
+  // q_proj as q4_1, whose per-row mins live in `zeros`: they must move with their rows too.
+  const std::string q_name = "model.layers.0.self_attn.q_proj.weight";
+  const std::vector<float> q_values = dequantize_reference(tensors.at(q_name));
+  tensors.set(q_name, quant::quantize_ggml(q_values.data(), tensors.at(q_name).rows(),
+                                           tensors.at(q_name).cols(), "q4_1", q_name));
   json config = src.hf_config();
   config["lowbit_rope_interleaved"] = false;  // as if the rows were in HF half-split order
   const fs::path out = tmp.path() / "hf.gguf";
@@ -115,8 +122,11 @@ TEST(GgufWriter, PermutesHfRopeRowsToAdjacentPairs) {
   const int64_t hd = 64, cols = 256;
   for (const char* name :
        {"model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight"}) {
-    const float* hf = tensors.at(name).codes.as<float>();
-    const float* gg = read.at(name).codes.as<float>();
+    // q_proj (Q4_1) and k_proj (Q4_K) are packed: compare decoded values.
+    const std::vector<float> hf_values = dequantize_reference(tensors.at(name));
+    const std::vector<float> gg_values = dequantize_reference(read.at(name));
+    const float* hf = hf_values.data();
+    const float* gg = gg_values.data();
     const int64_t heads = tensors.at(name).rows() / hd;
     for (int64_t h = 0; h < heads; ++h)
       for (int64_t i = 0; i < hd / 2; ++i) {
@@ -139,8 +149,9 @@ TEST(GgufWriter, RefusesFormatsNoGgufTypeHolds) {
   TensorMap tensors = src.hf_tensors();
   const std::string name = "model.layers.0.mlp.gate_proj.weight";
   // A copy (it shares the bytes): tensors.set below replaces the map's entry.
-  const QuantizedTensor dense = tensors.at(name);
-  tensors.set(name, quant::quantize_rtn(dense.codes.as<float>(), dense.rows(), dense.cols(),
+  const std::vector<float> values = dequantize_reference(tensors.at(name));
+  const int64_t rows = tensors.at(name).rows(), cols = tensors.at(name).cols();
+  tensors.set(name, quant::quantize_rtn(values.data(), rows, cols,
                                         QuantFormat::affine(4, 128, false), name));
   const fs::path out = tmp.path() / "bad.gguf";
   try {
@@ -152,7 +163,7 @@ TEST(GgufWriter, RefusesFormatsNoGgufTypeHolds) {
   }
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(gguf_type_for(tensors.at(name)).has_value());
-  EXPECT_EQ(gguf_type_for(QuantizedTensor::from_f32(dense.codes.as<float>(), {32, 256})), kGgmlF32);
+  EXPECT_EQ(gguf_type_for(QuantizedTensor::from_f32(values.data(), {32, 256})), kGgmlF32);
 }
 
 TEST(GgufWriter, NamesMapBothWays) {

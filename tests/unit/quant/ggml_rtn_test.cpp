@@ -89,6 +89,61 @@ INSTANTIATE_TEST_SUITE_P(Types, GgmlParity,
                                            Case{"q5_1", "Q5_1", io::kGgmlQ5_1}),
                          [](const auto& p) { return std::string(p.param.scheme); });
 
+// The types gguf-py cannot quantize, against llama.cpp's own llama-quantize (no importance
+// matrix): tests/fixtures/gguf/llamacpp_quants.gguf (tools/make_llamacpp_quant_fixture.py) holds
+// 8 source rows of 512 with corner cases and the blocks llama-quantize --pure made of them.
+class LlamaCppParity : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LlamaCppParity, MatchesLlamaQuantizeByteForByte) {
+  const Case c = GetParam();
+  const io::GgufFile g = io::GgufFile::open(fs::path(LOWBIT_SOURCE_DIR) / "tests" / "fixtures" /
+                                            "gguf" / "llamacpp_quants.gguf");
+  int64_t rows = 0, cols = 0;
+  const std::vector<float> x = source_values(g, rows, cols);
+  ASSERT_EQ(cols, 512);
+  const QuantizedTensor q = quantize_ggml(x.data(), rows, cols, c.scheme, "source");
+  const io::GgufTensorInfo* ref = g.find(c.ggml_name);
+  ASSERT_NE(ref, nullptr);
+  ASSERT_EQ(ref->type, c.type);
+  const io::GgmlType* type = io::ggml_type(c.type);
+  const size_t n_blocks = static_cast<size_t>(rows * cols / type->block);
+  std::vector<uint8_t> blocks(n_blocks * type->bytes, 0xAB);
+  if (q.format.k_quant) {
+    io::pack_ggml_k_blocks(c.type, q.codes.data(), q.scales.data(), n_blocks, blocks.data());
+  } else {
+    io::pack_ggml_blocks(c.type, q.codes.data(), q.scales.data(), nullptr, n_blocks, blocks.data());
+  }
+  ASSERT_EQ(blocks.size(), ref->size);
+  for (size_t b = 0; b < n_blocks; ++b)
+    EXPECT_EQ(
+        std::memcmp(blocks.data() + b * type->bytes, ref->data + b * type->bytes, type->bytes), 0)
+        << c.scheme << " block " << b << " (row " << b / (n_blocks / rows) << ")";
+  // The reader holds llama.cpp's blocks as exactly the tensor lowbit produced.
+  const QuantizedTensor read = g.tensor(*ref);
+  EXPECT_EQ(read.format, q.format);
+  EXPECT_EQ(std::memcmp(read.codes.data(), q.codes.data(), q.codes.size()), 0);
+  ASSERT_EQ(read.scales.size(), q.scales.size());
+  EXPECT_EQ(std::memcmp(read.scales.data(), q.scales.data(), q.scales.size()), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, LlamaCppParity,
+                         ::testing::Values(Case{"q4_k", "Q4_K", io::kGgmlQ4_K},
+                                           Case{"q5_k", "Q5_K", io::kGgmlQ5_K},
+                                           Case{"q6_k", "Q6_K", io::kGgmlQ6_K},
+                                           Case{"iq4_nl", "IQ4_NL", io::kGgmlIQ4_NL}),
+                         [](const auto& p) { return std::string(p.param.scheme); });
+
+// A k-quant row that is not whole super-blocks takes llama-quantize's fallback type.
+TEST(GgmlSchemes, KQuantsFallBackLikeLlamaQuantize) {
+  std::vector<float> x(2 * 576, 0.5f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) * 0.125f - 0.3f;
+  EXPECT_EQ(quantize_ggml(x.data(), 2, 576, "q4_k", "x").format, find_scheme("q5_0").format);
+  EXPECT_EQ(quantize_ggml(x.data(), 2, 576, "q5_k", "x").format, find_scheme("q5_1").format);
+  EXPECT_EQ(quantize_ggml(x.data(), 2, 576, "q6_k", "x").format, find_scheme("q8_0").format);
+  std::vector<float> y(2 * 512, 0.25f);
+  EXPECT_EQ(quantize_ggml(y.data(), 2, 512, "q4_k", "y").format, QuantFormat::k_quant_of(4));
+}
+
 TEST(GgmlParity, Bf16MatchesTheReferenceConversion) {
   const io::GgufFile g = reference();
   int64_t rows = 0, cols = 0;
@@ -105,8 +160,9 @@ TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
     const Scheme s = find_scheme(info.name);
     EXPECT_EQ(s.algorithm, "ggml");
     EXPECT_EQ(s.format, info.format);
-    EXPECT_EQ(s.format.group_size, 32);
-    // The symmetric zero, or ggml's min form (q4_1, q5_1).
+    // Blocks of 32, or a k-quant's sub-blocks (Q6_K: 16).
+    EXPECT_EQ(s.format.group_size, s.format.k_quant && s.format.bits == 6 ? 16 : 32);
+    // The symmetric zero, or ggml's min form (q4_1, q5_1, q4_k, q5_k).
     EXPECT_TRUE(s.format.symmetric || s.format.min_offset);
   }
   // The composed name of the same format stays lowbit's own RTN.
@@ -116,8 +172,8 @@ TEST(GgmlSchemes, AreNamedSchemesWithTheFormatTheyProduce) {
 }
 
 TEST(GgmlSchemes, TypesWithoutAnExactLowbitFormatNameTheNearestScheme) {
-  for (const auto& [name, nearest] : std::vector<std::pair<std::string, std::string>>{
-           {"q5_k", "q5_1"}, {"q4_k", "q4_0"}, {"q6_k", "q8_0"}}) {
+  for (const auto& [name, nearest] :
+       std::vector<std::pair<std::string, std::string>>{{"q2_k", "q4_k"}, {"q3_k", "q4_k"}}) {
     try {
       find_scheme(name);
       ADD_FAILURE() << name << " was accepted";

@@ -76,7 +76,11 @@ struct RowParams {
       const float z0 = w.zero(r, 0);
       for (size_t g = 0; g < groups; ++g) z[g] = z0;
     }
-    if (w.min_offset) f16_to_f32_n(reinterpret_cast<const uint8_t*>(w.zeros + first), w.groups, m);
+    if (w.min_offset && w.zeros != nullptr) {
+      f16_to_f32_n(reinterpret_cast<const uint8_t*>(w.zeros + first), w.groups, m);
+    } else if (w.min_offset) {
+      for (size_t g = 0; g < groups; ++g) m[g] = w.scales.min_at(first + static_cast<int64_t>(g));
+    }
     scale = s;
     zero = z;
     min = w.min_offset ? m : nullptr;
