@@ -39,6 +39,19 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* w, uint8_t*
     sum_x = sum_x + wx;
   }
   if (min > 0) min = 0;
+  // sum w (scale * L + min - x)^2, each operation rounded in ggml's order.
+  const auto weighted_error = [&](float s, float m, const uint8_t* codes) {
+    float error = 0;
+    for (int i = 0; i < n; ++i) {
+      const float sl = s * static_cast<float>(codes[i]);
+      const float slm = sl + m;
+      float diff = slm - x[i];
+      diff = diff * diff;
+      const float wd = w[i] * diff;
+      error = error + wd;
+    }
+    return error;
+  };
   if (max == min) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     *the_min = -min;
@@ -46,18 +59,12 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* w, uint8_t*
   }
   float iscale = static_cast<float>(nmax) / (max - min);
   float scale = 1 / iscale;
-  float best_error = 0;
   for (int i = 0; i < n; ++i) {
     const float shifted = x[i] - min;
     const int l = nearest_int(iscale * shifted);
     L[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
-    const float sl = scale * static_cast<float>(L[i]);
-    const float slm = sl + min;
-    float diff = slm - x[i];
-    diff = diff * diff;
-    const float wd = w[i] * diff;
-    best_error = best_error + wd;
   }
+  float best_error = weighted_error(scale, min, L);
   uint8_t aux[32];
   for (int is = 0; is <= nstep; ++is) {
     const float step = rdelta * static_cast<float>(is);
@@ -87,15 +94,7 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* w, uint8_t*
         this_min = 0;
         this_scale = sum_xl / sum_l2;
       }
-      float cur_error = 0;
-      for (int i = 0; i < n; ++i) {
-        const float sl = this_scale * static_cast<float>(aux[i]);
-        const float slm = sl + this_min;
-        float diff = slm - x[i];
-        diff = diff * diff;
-        const float wd = w[i] * diff;
-        cur_error = cur_error + wd;
-      }
+      const float cur_error = weighted_error(this_scale, this_min, aux);
       if (cur_error < best_error) {
         for (int i = 0; i < n; ++i) L[i] = aux[i];
         best_error = cur_error;

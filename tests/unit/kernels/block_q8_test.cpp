@@ -16,6 +16,7 @@
 #include "kernels/cpu/packed_q8.h"
 #include "kernels/kernels.h"
 #include "tensor/dequantize.h"
+#include "testing/kernel_cases.h"
 #include "testing/random_weight.h"
 
 namespace lowbit::kernels::cpu {
@@ -23,12 +24,7 @@ namespace {
 
 using testing::random_weight;
 
-std::vector<Isa> isas() {
-  std::vector<Isa> out{Isa::scalar};
-  if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
-  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
-  return out;
-}
+using testing::isas;
 
 // Activations with a spread of magnitudes per block, exact ties (x * inv = n + 0.5 where the
 // block max is 127 * 2^-4), an all-zero block and an outlier block.

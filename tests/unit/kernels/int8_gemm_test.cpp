@@ -5,6 +5,8 @@
 // activation quantizer's scale, saturation and row sums.
 #include <gtest/gtest.h>
 
+#include "testing/kernel_cases.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -18,12 +20,7 @@
 namespace lowbit::kernels::cpu {
 namespace {
 
-std::vector<Isa> isas() {
-  std::vector<Isa> out{Isa::scalar};
-  if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
-  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
-  return out;
-}
+using testing::isas;
 
 struct Operands {
   int64_t m = 0, n = 0, k = 0;

@@ -17,6 +17,7 @@
 #include "numerics/half.h"
 #include "tensor/dequantize.h"
 #include "tensor/k_quant.h"
+#include "testing/kernel_cases.h"
 #include "testing/random_weight.h"
 #include "util/error.h"
 
@@ -25,20 +26,7 @@ namespace {
 
 using testing::random_weight;
 
-std::vector<Isa> isas() {
-  std::vector<Isa> out{Isa::scalar};
-  if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
-  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
-  return out;
-}
-
-std::vector<float> normal_vector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& e : v) e = normal(rng);
-  return v;
-}
+using testing::isas;
 
 float f16_at(const uint8_t* p) {
   uint16_t h;
@@ -90,7 +78,7 @@ TEST_P(KQuant, LinearMatchesTheDequantizedProductAtAnyThreadCount) {
   const QuantizedTensor w = random_weight(QuantFormat::k_quant_of(GetParam()), n, k, 5);
   const std::vector<float> dense = dequantize_reference(w);
   for (int64_t m : {1, 7}) {
-    const std::vector<float> x = normal_vector(m * k, 9);
+    const std::vector<float> x = testing::normal_values(m * k, 9);
     for (Isa isa : isas())
       for (bool int8 : {false, true}) {
         std::vector<float> first;
@@ -133,7 +121,7 @@ TEST(KQuantInt8, Q4KPackedKernelsEqualTheReference) {
   const cpu::WeightView v = cpu::make_weight_view(w);
   ASSERT_TRUE(cpu::block_q8_supports(v));
   for (int64_t m : {1, 3, 5}) {
-    const std::vector<float> x = normal_vector(m * k, 13);
+    const std::vector<float> x = testing::normal_values(m * k, 13);
     std::vector<float> want;
     for (Isa isa : isas()) {
       ExecContext ctx(2);

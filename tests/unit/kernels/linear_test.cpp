@@ -14,6 +14,7 @@
 #include "kernels/kernels.h"
 #include "numerics/half.h"
 #include "tensor/dequantize.h"
+#include "testing/kernel_cases.h"
 #include "testing/random_weight.h"
 #include "util/error.h"
 
@@ -26,12 +27,7 @@ using testing::random_weight;
 // accumulation over K <= 203 in any order stays far inside it.
 constexpr double kLinearTolerance = 1e-5;
 
-std::vector<Isa> isas() {
-  std::vector<Isa> out{Isa::scalar};
-  if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
-  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
-  return out;
-}
+using testing::isas;
 
 std::vector<QuantFormat> all_formats() {
   std::vector<QuantFormat> out;
@@ -60,14 +56,6 @@ std::vector<QuantFormat> all_formats() {
   return out;
 }
 
-std::vector<float> random_vector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& e : v) e = normal(rng);
-  return v;
-}
-
 class FormatTest : public ::testing::TestWithParam<QuantFormat> {};
 
 std::string format_test_name(const ::testing::TestParamInfo<QuantFormat>& info) {
@@ -85,9 +73,9 @@ TEST_P(FormatTest, LinearMatchesReference) {
     const int64_t n = 150;
     const QuantizedTensor w = random_weight(f, n, k, 7);
     const std::vector<float> dense = dequantize_reference(w);
-    const std::vector<float> bias = random_vector(n, 3);
+    const std::vector<float> bias = testing::normal_values(n, 3);
     for (int64_t m : {1, 3, 67}) {
-      const std::vector<float> x = random_vector(m * k, 11);
+      const std::vector<float> x = testing::normal_values(m * k, 11);
       for (Isa isa : isas()) {
         ExecContext ctx(2);
         ctx.isa = isa;
@@ -114,7 +102,7 @@ TEST_P(FormatTest, SameBitsAtAnyThreadCount) {
   const int64_t n = 150, k = 200;
   const QuantizedTensor w = random_weight(GetParam(), n, k, 5);
   for (int64_t m : {1, 67}) {
-    const std::vector<float> x = random_vector(m * k, 13);
+    const std::vector<float> x = testing::normal_values(m * k, 13);
     for (Isa isa : isas()) {
       std::vector<float> first;
       for (int threads : {1, 2, 3}) {

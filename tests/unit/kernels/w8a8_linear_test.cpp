@@ -4,6 +4,8 @@
 // adds its outlier columns in f32, fp8 inputs are the e4m3 values of the input.
 #include <gtest/gtest.h>
 
+#include "testing/kernel_cases.h"
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -18,12 +20,7 @@
 namespace lowbit::kernels {
 namespace {
 
-std::vector<Isa> isas() {
-  std::vector<Isa> out{Isa::scalar};
-  if (detect_isa() >= Isa::avx2) out.push_back(Isa::avx2);
-  if (detect_isa() >= Isa::avx512) out.push_back(Isa::avx512);
-  return out;
-}
+using testing::isas;
 
 // An int8 symmetric weight with random codes (per-channel f16 scales, or one per tensor).
 QuantizedTensor int8_weight(int64_t n, int64_t k, bool per_tensor, uint32_t seed) {
@@ -106,9 +103,9 @@ TEST(W8A8Linear, PerTokenStaticAndPerTensorEqualTheIntegerProductOnEveryIsaAndTh
         const std::vector<float> want = expected_int8(x, m, w, c.static_scale, bias.data());
         for (const Isa isa : isas())
           for (const int threads : {1, 3}) {
-            SCOPED_TRACE(testing::Message() << "m " << m << " per_tensor " << per_tensor << " "
-                                            << act_quant_name(c.act.kind) << " isa "
-                                            << isa_name(isa) << " threads " << threads);
+            SCOPED_TRACE(::testing::Message() << "m " << m << " per_tensor " << per_tensor << " "
+                                              << act_quant_name(c.act.kind) << " isa "
+                                              << isa_name(isa) << " threads " << threads);
             ExecContext ctx(threads);
             ctx.isa = isa;
             std::vector<float> y(static_cast<size_t>(m * n));
