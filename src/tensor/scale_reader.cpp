@@ -2,6 +2,7 @@
 // Scale entry decoding.
 #include "tensor/scale_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "numerics/half.h"
@@ -84,6 +85,27 @@ float ScaleReader::at(int64_t i) const {
 void ScaleReader::read(int64_t first, int64_t n, float* out) const {
   if (encoding == ScaleEncoding::f32) {
     std::memcpy(out, entry(first), static_cast<size_t>(n) * sizeof(float));
+    return;
+  }
+  if (encoding == ScaleEncoding::k_super) {
+    // One f16 conversion per super-block (the same products as at()).
+    const int64_t subs = k_sub_blocks(k_bits);
+    int64_t i = first;
+    while (i < first + n) {
+      const uint8_t* block = scales + static_cast<size_t>(i / subs * k_super_bytes(k_bits));
+      const float d = f16_at(k_bits == 6 ? block + 16 : block);
+      const int64_t end = std::min(first + n, (i / subs + 1) * subs);
+      for (; i < end; ++i) {
+        const int j = static_cast<int>(i % subs);
+        if (k_bits == 6) {
+          out[i - first] = d * static_cast<float>(static_cast<int8_t>(block[j]));
+        } else {
+          unsigned sc = 0, m = 0;
+          k_scale_min(block + 4, j, sc, m);
+          out[i - first] = d * static_cast<float>(sc);
+        }
+      }
+    }
     return;
   }
   for (int64_t j = 0; j < n; ++j) out[j] = at(first + j);

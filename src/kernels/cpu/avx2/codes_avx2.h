@@ -142,6 +142,32 @@ struct RowTriplets {
   unsigned code(int64_t i) const { return packed_code(p, i, 3); }
 };
 
+// 5- and 6-bit codes: 8 codes are kBits bytes, read as two 4-byte words inside them (at byte 0
+// and at byte 1 for 5 bits, byte 2 for 6 bits); each lane shifts its word to its code.
+//   5 bits: codes 0-5 at bits 0, 5, .., 25 of the first word, codes 6-7 at bits 22, 27 of the
+//           second (bits 30, 35 of the group).
+//   6 bits: codes 0-3 at bits 0, 6, 12, 18 of the first word, codes 4-7 at bits 8, 14, 20, 26 of
+//           the second (bits 24, 30, 36, 42 of the group).
+template <int kBits>
+struct RowWideCodes {
+  static_assert(kBits == 5 || kBits == 6);
+  const uint8_t* p = nullptr;
+  void set_row(const WeightView& w, int64_t r) { p = w.row(r); }
+  __m256i codes8(int64_t i) const {
+    const uint8_t* at = p + i / 8 * kBits;
+    int32_t first, second;
+    std::memcpy(&first, at, 4);
+    std::memcpy(&second, at + (kBits == 5 ? 1 : 2), 4);
+    const __m256i words =
+        kBits == 5 ? _mm256_setr_epi32(first, first, first, first, first, first, second, second)
+                   : _mm256_setr_epi32(first, first, first, first, second, second, second, second);
+    const __m256i shifts = kBits == 5 ? _mm256_setr_epi32(0, 5, 10, 15, 20, 25, 22, 27)
+                                      : _mm256_setr_epi32(0, 6, 12, 18, 8, 14, 20, 26);
+    return _mm256_and_si256(_mm256_srlv_epi32(words, shifts), _mm256_set1_epi32((1 << kBits) - 1));
+  }
+  unsigned code(int64_t i) const { return packed_code(p, i, kBits); }
+};
+
 }  // namespace
 
 }  // namespace lowbit::kernels::cpu::avx2

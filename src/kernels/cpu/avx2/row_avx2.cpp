@@ -357,6 +357,10 @@ void dispatch(const WeightView& w, int64_t row_begin, int64_t row_end, const Op&
         return for_rows<AffineDecoder<RowNibbles>>(w, row_begin, row_end, op);
       if (w.bits == 3 && groups_start_on(8))
         return for_rows<AffineDecoder<RowTriplets>>(w, row_begin, row_end, op);
+      if (w.bits == 5 && groups_start_on(8))
+        return for_rows<AffineDecoder<RowWideCodes<5>>>(w, row_begin, row_end, op);
+      if (w.bits == 6 && groups_start_on(8))
+        return for_rows<AffineDecoder<RowWideCodes<6>>>(w, row_begin, row_end, op);
       if (w.bits == 2 && groups_start_on(4))
         return for_rows<AffineDecoder<RowCrumbs>>(w, row_begin, row_end, op);
       return for_rows<AffineDecoder<UnpackedBytes>>(w, row_begin, row_end, op);
