@@ -59,10 +59,20 @@ void linear_block_q8(const float* x, int64_t m, std::span<const BlockQ8Target> t
   const int64_t per_task = m == 1 ? kDecodeRowsPerTask : kPrefillRowsPerTask;
   std::vector<cpu::Q8Rows> rows(targets.size(),
                                 cpu::Q8Rows{q_data, d_data, sums_data, nullptr, m, k});
+  // Code sums of each half block, for weights in groups of 16.
+  thread_local std::vector<int32_t> half_sums;
+  const bool any_half_groups =
+      std::any_of(targets.begin(), targets.end(),
+                  [](const BlockQ8Target& t) { return t.view.group_len == 16; });
+  if (any_half_groups) {
+    half_sums.resize(static_cast<size_t>(m * 2 * blocks));
+    cpu::q8_half_sums(q_data, m, k, half_sums.data());
+  }
   std::vector<std::vector<float>> zero_terms(targets.size());
   std::vector<int64_t> first_task(targets.size() + 1, 0);
   for (size_t i = 0; i < targets.size(); ++i) {
     const cpu::WeightView& w = targets[i].view;
+    if (w.group_len == 16) rows[i].half_sums = half_sums.data();
     if (!w.symmetric) {
       zero_terms[i].resize(static_cast<size_t>(m * w.groups));
       cpu::q8_zero_terms(d_data, sums_data, m, k, w.group_len, zero_terms[i].data());

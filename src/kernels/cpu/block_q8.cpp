@@ -7,8 +7,19 @@
 namespace lowbit::kernels::cpu {
 
 bool block_q8_supports(const WeightView& w) {
-  return w.kind == QuantKind::affine_int && (w.bits == 4 || w.bits == 8) &&
-         w.cols % kQ8Block == 0 && w.group_len % kQ8Block == 0;
+  const bool bits = w.bits == 4 || w.bits == 5 || w.bits == 6 || w.bits == 8;
+  // Groups of 16: symmetric, and codes the 8-bit layout holds (not 4-bit nibbles).
+  const bool groups =
+      w.group_len % kQ8Block == 0 || (w.group_len == 16 && w.symmetric && w.bits != 4);
+  return w.kind == QuantKind::affine_int && bits && w.cols % kQ8Block == 0 && groups;
+}
+
+void q8_half_sums(const int8_t* q, int64_t m, int64_t k, int32_t* out) {
+  for (int64_t h = 0; h < m * k / 16; ++h) {
+    int32_t s = 0;
+    for (int64_t e = 0; e < 16; ++e) s += q[h * 16 + e];
+    out[h] = s;
+  }
 }
 
 void q8_zero_terms(const float* d, const int32_t* sums, int64_t m, int64_t k, int64_t group_len,

@@ -5,10 +5,11 @@
 // weight codes meets it in an exact integer dot product; floats appear once per block. This
 // header defines the quantizer and the product; packed_q8.h has the SIMD layout and kernels.
 //
-// Weights: affine_int with 4 or 8 bits, rows and groups a multiple of 32 long (the last group of
-// a row may be shorter; block_q8_supports), codes as stored (quant_format.h: a 4-bit block is 16
-// bytes, element 2j the low nibble of byte j, so a split into [low | high nibbles] is [even | odd
-// elements]).
+// Weights: affine_int with 4, 5, 6 or 8 bits, rows a multiple of 32 long, groups a multiple of
+// 32 long (the last group of a row may be shorter) or, for symmetric weights of 5, 6 or 8 bits,
+// 16 long (Q6_K's sub-blocks: two groups per activation block); block_q8_supports. Codes as stored
+// (quant_format.h: a 4-bit block is 16 bytes, element 2j the low nibble of byte j, so a split into
+// [low | high nibbles] is [even | odd elements]).
 //
 // Activations (quantize_blocks_q8): for each block of 32 values of a row, d = max|x| / 127 (f32),
 // inv = 1 / d (0 when d is 0), q = clamp(nearbyint(x * inv), -127, 127); sums[b] = the block's
@@ -30,6 +31,10 @@
 //     min form:              acc = fmaf(min_rg, zero_terms_g, acc)   (zero_rg is 0 there)
 //   y = acc
 // zero_terms_g = sum over the group's blocks, in order, of d_b * float(sums_b) (q8_zero_terms).
+// Groups of 16 (symmetric only): group g is half h = g % 2 of block b = g / 2, and
+//     isum = sum over that half of (code_j - off) * q_j,  gacc = fmaf(float(isum), d_b, +0),
+//     acc = fmaf(scale_rg, gacc, acc)
+// (the SIMD kernels need each half's activation code sum, Q8Rows::half_sums).
 // zero_rg - off is exact in f32 (zero is an f16 in [0, 2^bits - 1]). In the min form
 // (w = scale * q + min) zero_rg is 0 and the min multiplies the same activation sums.
 #pragma once
@@ -54,8 +59,14 @@ struct Q8Rows {
   const float* zero_terms = nullptr;  // [m, groups of the weight]; asymmetric weights only
   int64_t m = 0;
   int64_t k = 0;
+  const int32_t* half_sums = nullptr;  // [m, 2 * k / 32] code sums of each half block; weights
+                                       // with groups of 16 only
   int64_t blocks() const { return k / kQ8Block; }
 };
+
+// half_sums for rows quantized in element order: out[i * 2 * blocks + 2b + h] = the sum of
+// codes 16h..16h+15 of block b of row i.
+void q8_half_sums(const int8_t* q, int64_t m, int64_t k, int32_t* out);
 
 // zero_terms for a weight of `group_len` (a multiple of 32): out[i * groups + g], groups =
 // ceil(k / group_len).

@@ -18,7 +18,11 @@ void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
     const int64_t r = t * kPackRows + j;
     if (r >= w.rows) break;  // padding rows keep zero codes and scales
     ref::unpack_codes(w.row(r), 0, w.cols, w.bits, codes.data());
-    const auto code = [&](int64_t e) { return codes[static_cast<size_t>(e)]; };
+    // 5- and 6-bit codes move to the 8-bit layout's zero (packed_q8.h).
+    const int shift = p.bits == 8 ? 128 - (1 << (w.bits - 1)) : 0;
+    const auto code = [&](int64_t e) {
+      return static_cast<uint8_t>(codes[static_cast<size_t>(e)] + shift);
+    };
     for (int64_t b = 0; b < p.blocks; ++b) {
       uint8_t* seg = p.codes.data() + static_cast<size_t>((t * p.blocks + b) * p.segment_bytes());
       const int64_t e0 = b * kQ8Block;
@@ -55,7 +59,9 @@ std::mutex& layout_mutex() {
 
 std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   auto p = std::make_shared<PackedQ8>();
-  p->bits = w.bits;
+  p->bits = w.bits == 4 ? 4 : 8;
+  p->weight_bits = w.bits;
+  p->half_groups = w.group_len == 16;
   p->symmetric = w.symmetric;
   p->min_offset = w.min_offset;
   p->rows = w.rows;
@@ -65,7 +71,8 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   p->blocks = w.cols / kQ8Block;
   p->groups = w.groups;
   p->codes.assign(static_cast<size_t>(p->tiles * p->blocks * p->segment_bytes()), 0);
-  p->half = w.scales.encoding == ScaleEncoding::f16;
+  // f16 parameters stay f16 where the kernel's offset is the layout's own (4 and 8 bits).
+  p->half = w.scales.encoding == ScaleEncoding::f16 && (w.bits == 4 || w.bits == 8);
   const auto params = static_cast<size_t>(p->tiles * p->groups * kPackRows);
   if (p->half) {
     p->scales16.assign(params, 0);
@@ -88,7 +95,7 @@ const PackedQ8& packed_q8_of(const QuantizedTensor& tensor, const WeightView& w,
   auto current = std::static_pointer_cast<const PackedQ8>(tensor.kernel_layout);
   if (!current || current->source_codes != w.codes || current->source_scales != w.scales.scales ||
       current->source_zeros != reinterpret_cast<const uint8_t*>(w.zeros) ||
-      current->rows != w.rows || current->cols != w.cols || current->bits != w.bits ||
+      current->rows != w.rows || current->cols != w.cols || current->weight_bits != w.bits ||
       current->group_len != w.group_len || current->symmetric != w.symmetric) {
     current = pack_q8(w, ctx);
     tensor.kernel_layout = current;

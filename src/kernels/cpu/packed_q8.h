@@ -6,6 +6,8 @@
 // equal ref::dot_rows_q8 (block_q8.h) on the original layout bit for bit: the same exact block
 // sums, then the same fused multiply-adds lane by lane.
 //
+// 5- and 6-bit weights use the 8-bit layout with code + 128 - 2^(bits-1), so that stored code
+// - 128 = code - 2^(bits-1) exactly as the definition subtracts it; their parameters are f32.
 // Layout (rows padded to a multiple of 8 with zero codes and zero scales; K % 32 == 0):
 //   codes: tile t (rows 8t..8t+7), block b (elements 32b..32b+31): a segment of
 //     8-bit: 256 bytes, byte [c * 32 + j * 4 + u] = code of row 8t+j, element 32b + 4c + u
@@ -36,7 +38,9 @@ namespace lowbit::kernels::cpu {
 inline constexpr int64_t kPackRows = 8;
 
 struct PackedQ8 {
-  int bits = 4;
+  int bits = 4;              // the layout's: 4, or 8 for 5-, 6- and 8-bit weights
+  int weight_bits = 4;       // the weight's
+  bool half_groups = false;  // groups of 16: two per block (symmetric weights only)
   bool symmetric = true;
   bool min_offset = false;  // zeros hold additive mins (block_q8.h's min form)
   int64_t rows = 0, cols = 0, group_len = 0;
@@ -53,6 +57,8 @@ struct PackedQ8 {
   const uint8_t* source_zeros = nullptr;
 
   int64_t segment_bytes() const { return bits == 4 ? 128 : 256; }
+  // What the definition subtracts from the weight's codes: 2^(weight_bits - 1).
+  float offset() const { return static_cast<float>(1 << (weight_bits - 1)); }
   const uint8_t* segment(int64_t t, int64_t b) const {
     return codes.data() + static_cast<size_t>((t * blocks + b) * segment_bytes());
   }

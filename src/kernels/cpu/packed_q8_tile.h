@@ -19,6 +19,74 @@ inline __m256 params8(bool half, const std::vector<float>& f32, const std::vecto
   return _mm256_loadu_ps(f32.data() + at);
 }
 
+// One block's segment as vectors: 8 chunks of 4 codes per row (a 4-bit block's high nibbles in
+// chunks 4-7, in place or shifted down).
+template <int kBits>
+inline void load_segment(const uint8_t* seg, __m256i* w) {
+  if constexpr (kBits == 8) {
+    for (int c = 0; c < 8; ++c)
+      w[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
+  } else {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
+      w[c] = _mm256_and_si256(raw, low4);
+      // High nibbles left in place (16 x code) where the product takes bytes up to 240.
+      w[c + 4] = kHighNibbleInPlace ? _mm256_andnot_si256(low4, raw)
+                                    : _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+    }
+  }
+}
+
+// Lane sums of one block against activation codes q[32]: `low` over chunks 0-3, `high` over
+// chunks 4-7 (for 8-bit layouts elements 0-15 and 16-31), each still carrying the lanes' offset.
+template <int kBits, int kChains>
+inline void block_lanes(const __m256i* w, const int8_t* q, __m256i& low, __m256i& high) {
+  // Independent sums (exact, so their order is free): a single chain of 8 dependent
+  // dot-product instructions would leave the units idle for their latency.
+  // Chunks 0-3 go to the first half of the chains, 4-7 (a 4-bit block's high nibbles) to
+  // the second, so sums of in-place high nibbles (16 x code) stay apart until divided.
+  constexpr int kHalf = kChains / 2;
+  __m256i part[kChains];
+  for (int h = 0; h < kChains; ++h) part[h] = _mm256_setzero_si256();
+  for (int c = 0; c < 8; ++c) {
+    int32_t four;
+    std::memcpy(&four, q + 4 * c, 4);
+    const __m256i qb = _mm256_set1_epi32(four);
+    const int h = (c < 4 ? 0 : kHalf) + c % kHalf;
+    if constexpr (kBits == 8) {
+      part[h] = chunk8(part[h], w[c], qb);
+    } else {
+      part[h] = chunk4(part[h], w[c], qb);
+    }
+  }
+  low = part[0];
+  high = part[kHalf];
+  for (int h = 1; h < kHalf; ++h) {
+    low = _mm256_add_epi32(low, part[h]);
+    high = _mm256_add_epi32(high, part[kHalf + h]);
+  }
+  // 16 x an exact integer: the arithmetic shift divides exactly.
+  if constexpr (kBits == 4 && kHighNibbleInPlace) high = _mm256_srai_epi32(high, 4);
+}
+
+// y for activation rows [i0, i0 + kRows) and tile t.
+template <int kRows>
+inline void store_tile(const PackedQ8& p, const __m256* acc, int64_t t, int64_t i0, float* y,
+                       int64_t ldy) {
+  const int64_t valid = std::min<int64_t>(kPackRows, p.rows - t * kPackRows);
+  for (int i = 0; i < kRows; ++i) {
+    float* out = y + (i0 + i) * ldy + t * kPackRows;
+    if (valid == kPackRows) {
+      _mm256_storeu_ps(out, acc[i]);
+    } else {
+      alignas(32) float lanes[kPackRows];
+      _mm256_store_ps(lanes, acc[i]);
+      std::memcpy(out, lanes, static_cast<size_t>(valid) * sizeof(float));
+    }
+  }
+}
+
 // Activation rows [i0, i0 + kRows) x rows of tile t: lane j of every vector is row 8t + j, so
 // each step of the definition (block_q8.h) runs lane by lane with the reference's rounding.
 template <int kBits, int kRows>
@@ -27,7 +95,6 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
   // What the lanes still carry of the offset, removed with the activation block's code sum.
   constexpr int32_t kResidual = kBits == 4 ? kOff : kOff - kLanes8Offset;
   const int64_t blocks = p.blocks, groups = p.groups, per_group = p.group_len / kQ8Block;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
   constexpr int kChains = kRows == 1 ? 4 : 2;
   __m256 acc[kRows];
   for (int i = 0; i < kRows; ++i) acc[i] = _mm256_setzero_ps();
@@ -36,47 +103,11 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
     for (int i = 0; i < kRows; ++i) gacc[i] = _mm256_setzero_ps();
     const int64_t b_end = std::min(blocks, (g + 1) * per_group);
     for (int64_t b = g * per_group; b < b_end; ++b) {
-      const uint8_t* seg = p.segment(t, b);
       __m256i w[8];
-      if constexpr (kBits == 8) {
-        for (int c = 0; c < 8; ++c)
-          w[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
-      } else {
-        for (int c = 0; c < 4; ++c) {
-          const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
-          w[c] = _mm256_and_si256(raw, low4);
-          // High nibbles left in place (16 x code) where the product takes bytes up to 240.
-          w[c + 4] = kHighNibbleInPlace ? _mm256_andnot_si256(low4, raw)
-                                        : _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-        }
-      }
+      load_segment<kBits>(p.segment(t, b), w);
       for (int i = 0; i < kRows; ++i) {
-        const int8_t* q = a.q + (i0 + i) * a.k + b * kQ8Block;
-        // Independent sums (exact, so their order is free): a single chain of 8 dependent
-        // dot-product instructions would leave the units idle for their latency.
-        // Chunks 0-3 go to the first half of the chains, 4-7 (a 4-bit block's high nibbles) to
-        // the second, so sums of in-place high nibbles (16 x code) stay apart until divided.
-        constexpr int kHalf = kChains / 2;
-        __m256i part[kChains];
-        for (int h = 0; h < kChains; ++h) part[h] = _mm256_setzero_si256();
-        for (int c = 0; c < 8; ++c) {
-          int32_t four;
-          std::memcpy(&four, q + 4 * c, 4);
-          const __m256i qb = _mm256_set1_epi32(four);
-          const int h = (c < 4 ? 0 : kHalf) + c % kHalf;
-          if constexpr (kBits == 8) {
-            part[h] = chunk8(part[h], w[c], qb);
-          } else {
-            part[h] = chunk4(part[h], w[c], qb);
-          }
-        }
-        __m256i low = part[0], high = part[kHalf];
-        for (int h = 1; h < kHalf; ++h) {
-          low = _mm256_add_epi32(low, part[h]);
-          high = _mm256_add_epi32(high, part[kHalf + h]);
-        }
-        // 16 x an exact integer: the arithmetic shift divides exactly.
-        if constexpr (kBits == 4 && kHighNibbleInPlace) high = _mm256_srai_epi32(high, 4);
+        __m256i low, high;
+        block_lanes<kBits, kChains>(w, a.q + (i0 + i) * a.k + b * kQ8Block, low, high);
         __m256i s = _mm256_add_epi32(low, high);
         if constexpr (kResidual != 0)
           s = _mm256_sub_epi32(s, _mm256_set1_epi32(kResidual * a.sums[(i0 + i) * blocks + b]));
@@ -87,7 +118,7 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
     const size_t at = static_cast<size_t>((t * groups + g) * kPackRows);
     if (p.min_offset) {
       // The zero-point is 0: gacc - (0 - off) * zero_terms, then the mins after the scales.
-      const __m256 off = _mm256_set1_ps(static_cast<float>(kOff));
+      const __m256 off = _mm256_set1_ps(p.offset());
       const __m256 scales = params8(p.half, p.scales, p.scales16, at);
       const __m256 mins = params8(p.half, p.zeros, p.zeros16, at);
       for (int i = 0; i < kRows; ++i) {
@@ -108,17 +139,43 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
     const __m256 scales = params8(p.half, p.scales, p.scales16, at);
     for (int i = 0; i < kRows; ++i) acc[i] = _mm256_fmadd_ps(scales, gacc[i], acc[i]);
   }
-  const int64_t valid = std::min<int64_t>(kPackRows, p.rows - t * kPackRows);
-  for (int i = 0; i < kRows; ++i) {
-    float* out = y + (i0 + i) * ldy + t * kPackRows;
-    if (valid == kPackRows) {
-      _mm256_storeu_ps(out, acc[i]);
-    } else {
-      alignas(32) float lanes[kPackRows];
-      _mm256_store_ps(lanes, acc[i]);
-      std::memcpy(out, lanes, static_cast<size_t>(valid) * sizeof(float));
+  store_tile<kRows>(p, acc, t, i0, y, ldy);
+}
+
+// Groups of 16 (symmetric, 8-bit layout): each block is two groups, its halves' lane sums
+// (`low`, `high`) meeting the halves' activation code sums and their own scales.
+template <int kRows>
+void tile_rows_half_groups(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float* y,
+                           int64_t ldy) {
+  constexpr int32_t kResidual = 128 - kLanes8Offset;
+  constexpr int kChains = kRows == 1 ? 4 : 2;
+  const int64_t blocks = p.blocks, groups = p.groups;
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 acc[kRows];
+  for (int i = 0; i < kRows; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256i w[8];
+    load_segment<8>(p.segment(t, b), w);
+    const __m256 scale_low = params8(p.half, p.scales, p.scales16,
+                                     static_cast<size_t>((t * groups + 2 * b) * kPackRows));
+    const __m256 scale_high = params8(p.half, p.scales, p.scales16,
+                                      static_cast<size_t>((t * groups + 2 * b + 1) * kPackRows));
+    for (int i = 0; i < kRows; ++i) {
+      __m256i low, high;
+      block_lanes<8, kChains>(w, a.q + (i0 + i) * a.k + b * kQ8Block, low, high);
+      const int32_t* hs = a.half_sums + (i0 + i) * 2 * blocks + 2 * b;
+      if constexpr (kResidual != 0) {
+        low = _mm256_sub_epi32(low, _mm256_set1_epi32(kResidual * hs[0]));
+        high = _mm256_sub_epi32(high, _mm256_set1_epi32(kResidual * hs[1]));
+      }
+      const __m256 d = _mm256_set1_ps(a.d[(i0 + i) * blocks + b]);
+      acc[i] =
+          _mm256_fmadd_ps(scale_low, _mm256_fmadd_ps(_mm256_cvtepi32_ps(low), d, zero), acc[i]);
+      acc[i] =
+          _mm256_fmadd_ps(scale_high, _mm256_fmadd_ps(_mm256_cvtepi32_ps(high), d, zero), acc[i]);
     }
   }
+  store_tile<kRows>(p, acc, t, i0, y, ldy);
 }
 
 template <int kBits>
@@ -126,6 +183,14 @@ void tiles(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_
            int64_t ldy) {
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     int64_t i = 0;
+    if constexpr (kBits == 8) {
+      if (p.half_groups) {
+        for (; i + kMaxRows <= a.m; i += kMaxRows)
+          tile_rows_half_groups<kMaxRows>(p, a, t, i, y, ldy);
+        for (; i < a.m; ++i) tile_rows_half_groups<1>(p, a, t, i, y, ldy);
+        continue;
+      }
+    }
     for (; i + kMaxRows <= a.m; i += kMaxRows) tile_rows<kBits, kMaxRows>(p, a, t, i, y, ldy);
     for (; i < a.m; ++i) tile_rows<kBits, 1>(p, a, t, i, y, ldy);
   }

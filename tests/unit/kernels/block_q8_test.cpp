@@ -48,13 +48,16 @@ struct Quantized {
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int32_t> sums;
+  std::vector<int32_t> half_sums;  // for weights in groups of 16 (element order only)
 };
 
 Quantized quantize(Isa isa, const std::vector<float>& x, int64_t m, int64_t k, bool nibbles) {
   Quantized out{std::vector<int8_t>(static_cast<size_t>(m * k)),
                 std::vector<float>(static_cast<size_t>(m * k / kQ8Block)),
-                std::vector<int32_t>(static_cast<size_t>(m * k / kQ8Block))};
+                std::vector<int32_t>(static_cast<size_t>(m * k / kQ8Block)),
+                std::vector<int32_t>(static_cast<size_t>(m * k / 16))};
   quantize_blocks_kernel(isa)(x.data(), m, k, nibbles, out.q.data(), out.d.data(), out.sums.data());
+  q8_half_sums(out.q.data(), m, k, out.half_sums.data());
   return out;
 }
 
@@ -63,8 +66,11 @@ Quantized quantize(Isa isa, const std::vector<float>& x, int64_t m, int64_t k, b
 Q8Rows rows_for(const Quantized& a, const WeightView& v, int64_t m,
                 std::vector<float>& zero_terms) {
   zero_terms.resize(static_cast<size_t>(m * v.groups));
-  q8_zero_terms(a.d.data(), a.sums.data(), m, v.cols, v.group_len, zero_terms.data());
-  return Q8Rows{a.q.data(), a.d.data(), a.sums.data(), zero_terms.data(), m, v.cols};
+  // Groups of 16 are symmetric: no zero terms, the half blocks' code sums instead.
+  if (v.group_len % kQ8Block == 0)
+    q8_zero_terms(a.d.data(), a.sums.data(), m, v.cols, v.group_len, zero_terms.data());
+  return Q8Rows{a.q.data(), a.d.data(), a.sums.data(),     zero_terms.data(),
+                m,          v.cols,     a.half_sums.data()};
 }
 
 TEST(BlockQ8Quantize, EveryIsaEqualsTheReference) {
@@ -123,6 +129,17 @@ std::vector<QuantFormat> supported_formats() {
       f.scale_dtype = DType::f32;
       out.push_back(f);
     }
+  // 5- and 6-bit codes (Q5_0, Q5_1, Q5_K, Q6_K): the 8-bit layout with shifted codes.
+  for (int bits : {5, 6}) {
+    out.push_back(QuantFormat::affine(bits, 32, true));
+    out.push_back(QuantFormat::affine(bits, 64, false));
+    out.push_back(QuantFormat::affine_min(bits, 32));
+    QuantFormat f = QuantFormat::affine(bits, 128, false);
+    f.scale_dtype = DType::f32;
+    out.push_back(f);
+  }
+  // Symmetric groups of 16 (Q6_K's sub-blocks): two groups per activation block.
+  for (int bits : {5, 6, 8}) out.push_back(QuantFormat::affine(bits, 16, true));
   // ggml's min form (q4_1's layout, and other widths and groups).
   for (int bits : {4, 8}) {
     for (int group : {32, 128, kPerChannel, kPerTensor})
@@ -250,8 +267,10 @@ TEST(BlockQ8Dot, PackedLayoutIsRebuiltForOtherBuffers) {
 TEST(BlockQ8Linear, TakesThePathOnlyWhereSupportedAndIsThreadInvariant) {
   const int64_t n = 40, k = 192;
   std::vector<QuantFormat> formats = supported_formats();
-  formats.push_back(QuantFormat::affine(3, 32, true));  // 3-bit: f32 path
-  formats.push_back(QuantFormat::affine(4, 48, true));  // groups off the block grid
+  formats.push_back(QuantFormat::affine(3, 32, true));   // 3-bit: f32 path
+  formats.push_back(QuantFormat::affine(4, 48, true));   // groups off the block grid
+  formats.push_back(QuantFormat::affine(4, 16, true));   // 4-bit groups of 16: nibble layout
+  formats.push_back(QuantFormat::affine(6, 16, false));  // asymmetric groups of 16
   formats.push_back(QuantFormat::nf4(64, false));
   formats.push_back(QuantFormat::dense(QuantKind::f16));
   for (const QuantFormat& f : formats) {

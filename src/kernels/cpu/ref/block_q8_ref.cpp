@@ -52,8 +52,39 @@ void quantize_blocks_q8(const float* x, int64_t m, int64_t k, bool nibble_order,
     }
 }
 
+namespace {
+
+// Groups of 16 (symmetric): two groups per activation block (block_q8.h).
+void dot_rows_q8_half_groups(const WeightView& w, const Q8Rows& a, int64_t row_begin,
+                             int64_t row_end, float* y, int64_t ldy) {
+  const int64_t blocks = a.blocks();
+  const int32_t off = 1 << (w.bits - 1);
+  std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
+  for (int64_t i = 0; i < a.m; ++i) {
+    const int8_t* q = a.q + i * a.k;
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      unpack_codes(w.row(r), 0, w.cols, w.bits, codes.data());
+      float acc = 0.0f;
+      for (int64_t g = 0; g < 2 * blocks; ++g) {
+        int32_t isum = 0;
+        for (int64_t e = 16 * g; e < 16 * g + 16; ++e)
+          isum += (int32_t{codes[static_cast<size_t>(e)]} - off) * int32_t{q[e]};
+        const float gacc = std::fmaf(static_cast<float>(isum), a.d[i * blocks + g / 2], 0.0f);
+        acc = std::fmaf(w.scale(r, g), gacc, acc);
+      }
+      y[i * ldy + r] = acc;
+    }
+  }
+}
+
+}  // namespace
+
 void dot_rows_q8(const WeightView& w, const Q8Rows& a, int64_t row_begin, int64_t row_end, float* y,
                  int64_t ldy) {
+  if (w.group_len == 16) {
+    dot_rows_q8_half_groups(w, a, row_begin, row_end, y, ldy);
+    return;
+  }
   const int64_t blocks = a.blocks(), per_group = w.group_len / kQ8Block;
   const int64_t groups = (blocks + per_group - 1) / per_group;
   const int32_t off = 1 << (w.bits - 1);
