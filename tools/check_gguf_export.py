@@ -83,6 +83,31 @@ def unpack_bits(packed: np.ndarray, cols: int, bits: int) -> np.ndarray:
     return (stream.reshape(packed.shape[0], cols, bits).astype(np.uint32) * weights).sum(axis=2)
 
 
+def k_quant_params(scale_bytes: np.ndarray, bits: int):
+    """Per sub-block scale d * sc and min dmin * m (f32, exact) from a k-quant's super-block
+    scale bytes [rows, bytes per row] (src/tensor/k_quant.h)."""
+    rows = scale_bytes.shape[0]
+    per = 18 if bits == 6 else 16
+    b = scale_bytes.reshape(rows, -1, per)
+    if bits == 6:
+        d = b[:, :, 16:18].copy().view(np.float16).astype(np.float32)  # [rows, supers, 1]
+        sc = b[:, :, :16].view(np.int8).astype(np.float32)
+        return (d * sc).reshape(rows, -1), None
+    d = b[:, :, 0:2].copy().view(np.float16).astype(np.float32)
+    dmin = b[:, :, 2:4].copy().view(np.float16).astype(np.float32)
+    s = b[:, :, 4:16].astype(np.uint32)
+    sc = np.empty(s.shape[:2] + (8,), np.uint32)
+    m = np.empty_like(sc)
+    for j in range(8):
+        if j < 4:
+            sc[..., j] = s[..., j] & 63
+            m[..., j] = s[..., j + 4] & 63
+        else:
+            sc[..., j] = (s[..., j + 4] & 15) | ((s[..., j - 4] >> 6) << 4)
+            m[..., j] = (s[..., j + 4] >> 4) | ((s[..., j] >> 6) << 4)
+    return (d * sc.astype(np.float32)).reshape(rows, -1), (dmin * m.astype(np.float32)).reshape(rows, -1)
+
+
 def lowbit_tensor(ckpt, entries, name: str) -> np.ndarray:
     """A lowbit checkpoint tensor decoded as docs/FORMATS.md section 2 says, in f32."""
     st, meta = ckpt
@@ -98,6 +123,13 @@ def lowbit_tensor(ckpt, entries, name: str) -> np.ndarray:
     rows, cols = info["shape"]
     bits, group = info["bits"], info["group_size"]
     codes = unpack_bits(st[name + ".codes"][1], cols, bits).astype(np.float32)
+    if info.get("k_quant", False):
+        scale, mins = k_quant_params(st[name + ".scales"][1].reshape(rows, -1), bits)
+        idx = np.arange(cols) // group
+        if mins is None:  # Q6_K: (d * sc) * (q - 32)
+            return (scale[:, idx] * (codes - np.float32(32))).astype(np.float32)
+        # Q4_K / Q5_K: (d * sc) * q, rounded, minus dmin * m, rounded
+        return ((scale[:, idx] * codes).astype(np.float32) - mins[:, idx]).astype(np.float32)
     scales = st[name + ".scales"][1].astype(np.float32).reshape(rows, -1)
     g = cols if group <= 0 else group
     idx = np.arange(cols) // g if group > 0 else np.zeros(cols, dtype=np.int64)

@@ -78,7 +78,10 @@ TEST_P(GgmlParity, MatchesTheReferenceQuantizerByteForByte) {
   ASSERT_EQ(read.scales.size(), q.scales.size());
   EXPECT_EQ(std::memcmp(read.scales.data(), q.scales.data(), q.scales.size()), 0);
   ASSERT_EQ(read.zeros.size(), q.zeros.size());
-  EXPECT_EQ(std::memcmp(read.zeros.data(), q.zeros.data(), q.zeros.size()), 0);
+  // Symmetric types have no zeros buffer (null data: no memcmp of nothing).
+  if (!q.zeros.empty()) {
+    EXPECT_EQ(std::memcmp(read.zeros.data(), q.zeros.data(), q.zeros.size()), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, GgmlParity,
