@@ -48,7 +48,7 @@ int run_bench(const BenchArgs& a) {
   const kernels::KvFormat kv = kv_format_of(a.kv);
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(ModelOptions{a.model, "", 0}, /*load_tokenizer=*/false);
-  if (!quantize.empty()) unpack_min_form_for_quantization(source);
+  if (!quantize.empty()) decode_ggml_only_formats(source);
   TensorMap tensors = source.tensors;
   std::string scheme_name = "as stored";
   if (!quantize.empty()) {

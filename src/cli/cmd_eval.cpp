@@ -97,7 +97,7 @@ std::unique_ptr<model::LlamaModel> open_baseline(const EvalArgs& a, const std::s
 int run_eval(const EvalArgs& a) {
   const ptq::QuantizeOptions quantize = resolve_quantize(a.scheme, a.targets);
   ModelSource source = open_model(a.model);
-  if (!quantize.empty()) unpack_min_form_for_quantization(source);
+  if (!quantize.empty()) decode_ggml_only_formats(source);
   // What KL is measured against: the stored weights (named, so a re-quantized checkpoint's
   // baseline is not mistaken for the original model).
   const std::string quantized_from =

@@ -35,7 +35,7 @@ int run_generate(const GenerateArgs& a) {
   LB_CHECK_ARG(a.kv_calibration.calib.empty() || kv.dtype == kernels::KvDtype::fp8,
                "--calib calibrates an fp8 KV cache; give --kv-cache-dtype fp8 with it");
   ModelSource source = open_model(a.model);
-  if (scheme) unpack_min_form_for_quantization(source);
+  if (scheme) decode_ggml_only_formats(source);
   const Tokenizer& tokenizer = require_tokenizer(source);
   kernels::ExecContext ctx = make_context(a.model);
   TensorMap tensors = source.tensors;

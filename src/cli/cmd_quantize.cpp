@@ -271,7 +271,7 @@ int run_quantize(const QuantizeArgs& a) {
       ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
-  unpack_min_form_for_quantization(source);
+  decode_ggml_only_formats(source);
   if (layout) check_hf_plan(*layout, source, quantize);
   // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, the vocabulary
   // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json), or a

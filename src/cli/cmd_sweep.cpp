@@ -58,7 +58,7 @@ int run_sweep_command(const SweepArgs& a) {
   const ptq::QuantizeOptions targets = resolve_quantize(SchemeOptions{}, a.targets);
 
   ModelSource source = open_model(a.model);
-  unpack_min_form_for_quantization(source);  // every row quantizes
+  decode_ggml_only_formats(source);  // every row quantizes
   const Tokenizer& tokenizer = require_tokenizer(source);
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
   const std::string text = eval::read_text_file(a.text, "--text");

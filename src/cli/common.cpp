@@ -155,11 +155,11 @@ std::string stored_quantization(const ModelSource& source) {
   return format_name(format);
 }
 
-void unpack_min_form_for_quantization(ModelSource& source) {
+void decode_ggml_only_formats(ModelSource& source) {
   if (source.format != "gguf") return;
   for (const std::string& name : source.tensors.names()) {
     const QuantizedTensor& t = source.tensors.at(name);
-    if (!t.format.min_offset) continue;
+    if (!t.format.min_offset && !t.format.k_quant && t.format.kind != QuantKind::iq4_nl) continue;
     const std::vector<float> values = dequantize_reference(t);
     source.tensors.set(name, QuantizedTensor::from_f32(values.data(), t.shape));
     if (auto it = source.stored.find(name); it != source.stored.end())

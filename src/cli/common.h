@@ -58,12 +58,13 @@ void add_target_options(CLI::App* cmd, TargetOptions& options);
 // Everything to quantize; empty() when no scheme, --head or --embed was given.
 ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetOptions& targets);
 
-// Call before applying any scheme, --head or --embed to `source`: GGUF tensors in ggml's min
-// form (Q4_1, Q5_1), which load packed so they run as stored, become their dequantized f32
-// values, so that quantizing starts from them as the original weights (the values every
-// kernel computes with; such files are often the only release of a model, as SmolLM2's is).
-// Other packed GGUF types (Q8_0, Q4_0, Q5_0) stay and need --requantize, as before.
-void unpack_min_form_for_quantization(ModelSource& source);
+// Call before applying any scheme, --head or --embed to `source`: GGUF tensors in formats only
+// ggml makes (Q4_1 / Q5_1's min form, the k-quants, IQ4_NL), which load packed so they run as
+// stored, become their dequantized f32 values, so that quantizing starts from them as the
+// original weights, as it did when they loaded as f32 (such files are often the only release of
+// a model, as SmolLM2's is). Q8_0, Q4_0 and Q5_0, lowbit's own symmetric formats, stay packed
+// and need --requantize, as before.
+void decode_ggml_only_formats(ModelSource& source);
 
 // The stored format of `source`'s linear layers when they are quantized ("w4g128" for a lowbit
 // checkpoint, else the format such as "int4 g32 sym" from a GGUF Q4_0); empty when dense.

@@ -126,6 +126,26 @@ INSTANTIATE_TEST_SUITE_P(Schemes, GgufExport,
                          ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl", "q8_0", "f16",
                                            "bf16"));
 
+// A GGUF in a format only ggml makes (here IQ4_NL; Q4_1, the k-quants alike) is quantized again
+// from its decoded values without --requantize, as when such tensors loaded as f32; one in
+// lowbit's own symmetric formats (Q4_0) still needs it.
+TEST(GgufExport, GgmlOnlyFormatsRequantizeFromTheirDecodedValues) {
+  TempDir tmp;
+  const fs::path src = make_source(tmp);
+  const fs::path iq4 = tmp.path() / "iq4.gguf", q40 = tmp.path() / "q40.gguf";
+  for (const auto& [scheme, out] : {std::pair{"iq4_nl", iq4}, std::pair{"q4_0", q40}}) {
+    const CommandResult e = run_lowbit("quantize -m " + src.string() + " --requantize --scheme " +
+                                       scheme + " --format gguf --out " + out.string());
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+  }
+  const CommandResult again = run_lowbit("quantize -m " + iq4.string() + " --scheme w8 --out " +
+                                         (tmp.path() / "a").string());
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  expect_one_line_error(run_lowbit("quantize -m " + q40.string() + " --scheme w8 --out " +
+                                   (tmp.path() / "b").string()),
+                        2, "pass --requantize");
+}
+
 TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
   TempDir tmp;
   const fs::path src = make_source(tmp);
