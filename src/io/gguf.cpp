@@ -276,28 +276,24 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
     default:
       break;
   }
-  if (ggml_packed_bits(t.type) != 0) {
+  if (ggml_packed_bits(t.type) != 0 || ggml_k_bits(t.type) != 0) {
     // Q8_0, Q4_0, Q5_0: y = d * (q - 2^(bits-1)) is lowbit's symmetric affine_int, g32;
-    // Q4_1, Q5_1: y = d * q + m is its min form; IQ4_NL: y = d * K[q] is its iq4_nl kind.
+    // Q4_1, Q5_1: y = d * q + m is its min form; IQ4_NL: y = d * K[q] is its iq4_nl kind;
+    // Q4_K / Q5_K / Q6_K: its k_quant formats (codes repacked, scale bytes copied).
     QuantizedTensor q;
     q.format = ggml_packed_format(t.type);
     q.shape = shape;
-    q.codes = Buffer::allocate(static_cast<size_t>(q.rows()) * q.row_bytes());
-    q.scales = Buffer::allocate(n_blocks * 2);
-    if (q.format.min_offset) q.zeros = Buffer::allocate(n_blocks * 2);
-    repack_ggml_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data(),
-                       q.format.min_offset ? q.zeros.mutable_data() : nullptr);
-    q.validate(t.name);
-    return q;
-  }
-  if (ggml_k_bits(t.type) != 0) {
-    // Q4_K / Q5_K / Q6_K: lowbit's k_quant formats (codes repacked, scale bytes copied).
-    QuantizedTensor q;
-    q.format = ggml_packed_format(t.type);
-    q.shape = shape;
-    q.codes = Buffer::allocate(static_cast<size_t>(q.rows()) * q.row_bytes());
-    q.scales = Buffer::allocate(n_blocks * static_cast<size_t>(k_super_bytes(q.format.bits)));
-    repack_ggml_k_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data());
+    const BufferSizes sizes = q.buffer_sizes();
+    q.codes = Buffer::allocate(sizes.codes);
+    q.scales = Buffer::allocate(sizes.scales);
+    if (sizes.zeros != 0) q.zeros = Buffer::allocate(sizes.zeros);
+    if (q.format.k_quant) {
+      repack_ggml_k_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(),
+                           q.scales.mutable_data());
+    } else {
+      repack_ggml_blocks(t.type, t.data, n_blocks, q.codes.mutable_data(), q.scales.mutable_data(),
+                         q.zeros.empty() ? nullptr : q.zeros.mutable_data());
+    }
     q.validate(t.name);
     return q;
   }

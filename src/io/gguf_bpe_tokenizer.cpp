@@ -2,11 +2,10 @@
 // tokenizer.json (byte-level BPE) -> GGUF "gpt2" tokenizer keys; see gguf_bpe_tokenizer.h.
 #include "io/gguf_bpe_tokenizer.h"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "io/tokenizer_pre_styles.h"
+#include "util/atomic_file.h"
 #include "util/check.h"
 
 namespace lowbit::io {
@@ -74,13 +73,9 @@ bool adds_bos(const json& root) {
 std::vector<GgufKv> gguf_bpe_tokenizer_metadata(const std::filesystem::path& tokenizer_json,
                                                 const json& hf_config) {
   const std::string where = tokenizer_json.string();
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  LB_CHECK_FORMAT(in.good(), where, ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
   json root;
   try {
-    root = json::parse(text.str());
+    root = json::parse(read_file(tokenizer_json));
   } catch (const json::exception& e) {
     throw FormatError(concat(where, ": not JSON (", e.what(), ")"));
   }

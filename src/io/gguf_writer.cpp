@@ -176,30 +176,25 @@ void write_tensor_data(std::FILE* f, const PlannedTensor& p) {
   const QuantizedTensor& t = p.tensor;
   if (t.format.is_dense()) {
     write(t.codes.data(), t.codes.size());
-  } else if (t.format.k_quant) {
-    const size_t block_bytes = ggml_type(p.type)->bytes;
-    const auto n_blocks = static_cast<size_t>(t.numel() / kKSuper);
-    const size_t code_bytes = 32 * static_cast<size_t>(t.format.bits);
-    const auto scale_bytes = static_cast<size_t>(k_super_bytes(t.format.bits));
-    constexpr size_t kChunk = 1024;
-    std::vector<uint8_t> out(kChunk * block_bytes);
-    for (size_t b = 0; b < n_blocks; b += kChunk) {
-      const size_t n = std::min(kChunk, n_blocks - b);
-      pack_ggml_k_blocks(p.type, t.codes.data() + b * code_bytes, t.scales.data() + b * scale_bytes,
-                         n, out.data());
-      write(out.data(), n * block_bytes);
-    }
   } else {
-    const size_t block_bytes = ggml_type(p.type)->bytes;
-    const auto n_blocks = static_cast<size_t>(t.numel() / 32);
-    const size_t code_bytes = 4 * static_cast<size_t>(t.format.bits);
-    constexpr size_t kChunk = 4096;
-    std::vector<uint8_t> out(kChunk * block_bytes);
+    // Whole ggml blocks: each holds the same share of every buffer (codes, scales, mins).
+    const GgmlType* type = ggml_type(p.type);
+    const auto n_blocks = static_cast<size_t>(t.numel()) / type->block;
+    const size_t code_bytes = t.codes.size() / n_blocks, scale_bytes = t.scales.size() / n_blocks,
+                 min_bytes = t.zeros.size() / n_blocks;
+    constexpr size_t kChunk = 1024;
+    std::vector<uint8_t> out(kChunk * type->bytes);
     for (size_t b = 0; b < n_blocks; b += kChunk) {
       const size_t n = std::min(kChunk, n_blocks - b);
-      pack_ggml_blocks(p.type, t.codes.data() + b * code_bytes, t.scales.data() + 2 * b,
-                       t.format.min_offset ? t.zeros.data() + 2 * b : nullptr, n, out.data());
-      write(out.data(), n * block_bytes);
+      const uint8_t* codes = t.codes.data() + b * code_bytes;
+      const uint8_t* scales = t.scales.data() + b * scale_bytes;
+      if (t.format.k_quant) {
+        pack_ggml_k_blocks(p.type, codes, scales, n, out.data());
+      } else {
+        pack_ggml_blocks(p.type, codes, scales,
+                         t.zeros.empty() ? nullptr : t.zeros.data() + b * min_bytes, n, out.data());
+      }
+      write(out.data(), n * type->bytes);
     }
   }
   static const char kZeros[kAlignment] = {};

@@ -36,6 +36,20 @@ float f16_at(const uint8_t* p) {
   return f16_to_f32(bits);
 }
 
+// Sub-block j's scale d * sc_j of a k-quant super-block (exact in f32): Q6_K's int8 scales,
+// Q4_K / Q5_K's 6-bit ones.
+float k_sub_scale(const uint8_t* block, int j, int k_bits, float d) {
+  if (k_bits == 6) return d * static_cast<float>(static_cast<int8_t>(block[j]));
+  unsigned sc = 0, m = 0;
+  k_scale_min(block + 4, j, sc, m);
+  return d * static_cast<float>(sc);
+}
+
+// The f16 d of a k-quant super-block.
+float k_super_d(const uint8_t* block, int k_bits) {
+  return f16_at(k_bits == 6 ? block + 16 : block);
+}
+
 }  // namespace
 
 float ScaleReader::min_at(int64_t i) const {
@@ -93,18 +107,10 @@ void ScaleReader::read(int64_t first, int64_t n, float* out) const {
     int64_t i = first;
     while (i < first + n) {
       const uint8_t* block = scales + static_cast<size_t>(i / subs * k_super_bytes(k_bits));
-      const float d = f16_at(k_bits == 6 ? block + 16 : block);
+      const float d = k_super_d(block, k_bits);
       const int64_t end = std::min(first + n, (i / subs + 1) * subs);
-      for (; i < end; ++i) {
-        const int j = static_cast<int>(i % subs);
-        if (k_bits == 6) {
-          out[i - first] = d * static_cast<float>(static_cast<int8_t>(block[j]));
-        } else {
-          unsigned sc = 0, m = 0;
-          k_scale_min(block + 4, j, sc, m);
-          out[i - first] = d * static_cast<float>(sc);
-        }
-      }
+      for (; i < end; ++i)
+        out[i - first] = k_sub_scale(block, static_cast<int>(i % subs), k_bits, d);
     }
     return;
   }
