@@ -27,7 +27,7 @@ int64_t shape_from_env(const char* name) {
 const int64_t kN = shape_from_env("LOWBIT_BENCH_N");
 const int64_t kK = shape_from_env("LOWBIT_BENCH_K");
 
-enum class Case { f32, f16, w8, w4g128, w4g32, w3g128, w2g32, nf4, fp8 };
+enum class Case { f32, f16, w8, w4g128, q4_0, w4g32, w3g128, w2g32, nf4, fp8 };
 
 QuantFormat format_of(Case c) {
   switch (c) {
@@ -39,6 +39,9 @@ QuantFormat format_of(Case c) {
       return QuantFormat::affine(8, kPerChannel, true);
     case Case::w4g128:
       return QuantFormat::affine(4, 128, true);
+    // As ggml's Q4_0: symmetric groups of 32, f16 scales.
+    case Case::q4_0:
+      return QuantFormat::affine(4, 32, true);
     // As the w4g32 / w3g128 / w2g32 schemes: asymmetric, f16 scale and zero-point.
     case Case::w4g32:
       return QuantFormat::affine(4, 32, false);
@@ -133,15 +136,16 @@ void linear_bench(benchmark::State& state, Case c) {
 }
 
 void register_all() {
-  const std::pair<const char*, Case> cases[] = {
-      {"f32", Case::f32},       {"f16", Case::f16},     {"w8", Case::w8},
-      {"w4g128", Case::w4g128}, {"w4g32", Case::w4g32}, {"w3g128", Case::w3g128},
-      {"w2g32", Case::w2g32},   {"nf4", Case::nf4},     {"fp8", Case::fp8}};
+  const std::pair<const char*, Case> cases[] = {{"f32", Case::f32},       {"f16", Case::f16},
+                                                {"w8", Case::w8},         {"w4g128", Case::w4g128},
+                                                {"q4_0", Case::q4_0},     {"w4g32", Case::w4g32},
+                                                {"w3g128", Case::w3g128}, {"w2g32", Case::w2g32},
+                                                {"nf4", Case::nf4},       {"fp8", Case::fp8}};
   for (const auto& [name, c] : cases) {
     auto* b = benchmark::RegisterBenchmark((std::string("linear/") + name).c_str(), linear_bench, c)
                   ->ArgNames({"M", "threads", "int8"});
     // The int8-activation path where it exists (4- and 8-bit integer weights), beside f32.
-    const bool int8 = c == Case::w8 || c == Case::w4g128 || c == Case::w4g32;
+    const bool int8 = c == Case::w8 || c == Case::w4g128 || c == Case::q4_0 || c == Case::w4g32;
     for (int64_t act : {0, 1}) {
       if (act == 1 && !int8) continue;
       for (int64_t m : {1, 128})

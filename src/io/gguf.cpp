@@ -266,6 +266,11 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
                    : Buffer::copy_of(t.data, t.size);
     return QuantizedTensor::dense(kind, shape, std::move(b));
   };
+  // Tensors converted into memory of their own no longer need the file's pages resident (the
+  // mapping would otherwise keep a second copy of every such tensor in the process).
+  auto release_source = [&] {
+    file_->release(static_cast<size_t>(t.data - file_->data()), t.size);
+  };
   switch (t.type) {
     case kGgmlF32:
       return dense(QuantKind::f32, 4);
@@ -295,12 +300,14 @@ QuantizedTensor GgufFile::tensor(const GgufTensorInfo& t) const {
                          q.zeros.empty() ? nullptr : q.zeros.mutable_data());
     }
     q.validate(t.name);
+    release_source();
     return q;
   }
   if (const GgmlDecoder decode = ggml_decoder(t.type); decode != nullptr) {
     // Two-level scales (or codebooks with them): no lowbit format holds these exactly.
     Buffer out = Buffer::allocate(n_blocks * type->block * sizeof(float));
     decode(t.data, n_blocks, out.as_mutable<float>());
+    release_source();
     return QuantizedTensor::dense(QuantKind::f32, shape, std::move(out));
   }
   throw unsupported();

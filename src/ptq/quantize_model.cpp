@@ -97,6 +97,9 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
     LB_CHECK_FORMAT(source.tensors.contains(job.name), source.path.string(), ": no tensor ",
                     job.name);
     source.tensors.at(job.name).check_finite(job.name);
+    // Pages of a mapped source are dropped once read (here and after quantizing below), so a
+    // model quantized in memory is not also held resident as its source.
+    source.tensors.at(job.name).release_pages();
   }
 
   std::vector<QuantizedTensor> out(jobs.size());
@@ -119,6 +122,7 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
       }
       QuantizedTensor& q = out[static_cast<size_t>(i)];
       q = quantize_data_free(w, t.rows(), t.cols(), *job.scheme, job.name);
+      t.release_pages();
       std::lock_guard<std::mutex> lock(progress_mutex);
       ++done;
       if (progress)

@@ -5,6 +5,7 @@
 // GGUF type holds are refused by name.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +225,55 @@ TEST(GgufWriter, SentencePieceVocabularyRoundTrips) {
   EXPECT_EQ(back->eos_id, 2);
   EXPECT_EQ(back->unk_id, 0);
   EXPECT_FALSE(back->add_dummy_prefix);
+}
+
+// Resident kilobytes of this process's mapping that holds `p` (/proc/self/smaps), or -1.
+int64_t resident_kb_of_mapping(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2 && line.find('-') < 17) {
+      inside = at >= begin && at < end;
+    } else if (inside && line.rfind("Rss:", 0) == 0) {
+      return std::stoll(line.substr(4));
+    }
+  }
+  return -1;
+}
+
+TEST(GgufReader, DropsTheFilesPagesOfTensorsItConverts) {
+  // Tensors repacked into memory of their own (here Q4_0) must not also stay resident as the
+  // mapped file's pages: otherwise a quantized GGUF costs twice its size in memory.
+  testing::TempDir tmp;
+  const GgufFile src = tiny();
+  TensorMap tensors = src.hf_tensors();
+  int64_t packed_bytes = 0;
+  for (const std::string& name : tensors.names()) {
+    if (name.find("layers.") == std::string::npos || tensors.at(name).shape.size() != 2) continue;
+    const std::vector<float> values = dequantize_reference(tensors.at(name));
+    tensors.set(name, quant::quantize_ggml(values.data(), tensors.at(name).rows(),
+                                           tensors.at(name).cols(), "q4_0", name));
+    packed_bytes += tensors.at(name).storage_bytes();
+  }
+  const fs::path out = tmp.path() / "q4_0.gguf";
+  write_gguf(out, src.hf_config(), tensors, tiny_tokenizer());
+  const GgufFile back = GgufFile::open(out);
+  // Fault every tensor's bytes in, then load them all.
+  uint64_t sum = 0;
+  for (const GgufTensorInfo& t : back.tensors())
+    for (uint64_t i = 0; i < t.size; i += 512) sum += t.data[i];
+  const uint8_t* anywhere = back.tensors().front().data;
+  const int64_t before = resident_kb_of_mapping(anywhere);
+  ASSERT_GT(before, 0) << sum;
+  ASSERT_GT(packed_bytes, 100 * 1024);
+  const TensorMap read = back.hf_tensors();
+  const int64_t after = resident_kb_of_mapping(anywhere);
+  // Whole pages inside each tensor are dropped; the pages at tensor edges may stay.
+  EXPECT_LT(after, before - packed_bytes / 1024 / 2) << "resident kB before " << before;
+  EXPECT_EQ(read.at("model.layers.0.mlp.up_proj.weight").format, QuantFormat::affine(4, 32, true));
 }
 
 }  // namespace
