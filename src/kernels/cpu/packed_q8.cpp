@@ -7,10 +7,37 @@
 #include <vector>
 
 #include "kernels/cpu/row_kernels.h"
+#include "tensor/k_quant.h"
 
 namespace lowbit::kernels::cpu {
 
 namespace {
+
+// Row j of tile t's k-quant parameters, from ggml's super-block bytes (tensor/k_quant.h).
+void pack_k_params(const WeightView& w, PackedQ8& p, int64_t t, int64_t j) {
+  const int64_t r = t * kPackRows + j;
+  const int bits = w.scales.k_bits;
+  for (int64_t s = 0; s < p.supers; ++s) {
+    const int64_t super_index = w.entry_index(r, s * p.k_subs) / p.k_subs;
+    const uint8_t* block = w.scales.scales + static_cast<size_t>(super_index * k_super_bytes(bits));
+    const auto at = static_cast<size_t>((t * p.supers + s) * kPackRows + j);
+    if (bits == 6) {
+      std::memcpy(&p.k_d[at], block + 16, sizeof(uint16_t));
+      for (int64_t i = 0; i < p.k_subs; ++i)
+        p.k_sc[static_cast<size_t>(((t * p.supers + s) * p.k_subs + i) * kPackRows + j)] = block[i];
+    } else {
+      std::memcpy(&p.k_d[at], block, sizeof(uint16_t));
+      std::memcpy(&p.k_dmin[at], block + 2, sizeof(uint16_t));
+      for (int64_t i = 0; i < p.k_subs; ++i) {
+        unsigned sc = 0, m = 0;
+        k_scale_min(block + 4, static_cast<int>(i), sc, m);
+        const auto k = static_cast<size_t>(((t * p.supers + s) * p.k_subs + i) * kPackRows + j);
+        p.k_sc[k] = static_cast<uint8_t>(sc);
+        p.k_m[k] = static_cast<uint8_t>(m);
+      }
+    }
+  }
+}
 
 void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
   std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
@@ -18,8 +45,8 @@ void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
     const int64_t r = t * kPackRows + j;
     if (r >= w.rows) break;  // padding rows keep zero codes and scales
     ref::unpack_codes(w.row(r), 0, w.cols, w.bits, codes.data());
-    // 5- and 6-bit codes move to the 8-bit layout's zero (packed_q8.h).
-    const int shift = p.bits == 8 ? 128 - (1 << (w.bits - 1)) : 0;
+    // Codes move to the layout's zero (packed_q8.h).
+    const int shift = (1 << (p.bits - 1)) - (1 << (w.bits - 1));
     const auto code = [&](int64_t e) {
       return static_cast<uint8_t>(codes[static_cast<size_t>(e)] + shift);
     };
@@ -29,12 +56,25 @@ void pack_tile(const WeightView& w, PackedQ8& p, int64_t t) {
       if (p.bits == 8) {
         for (int64_t c = 0; c < 8; ++c)
           for (int64_t u = 0; u < 4; ++u) seg[c * 32 + j * 4 + u] = code(e0 + 4 * c + u);
+      } else if (p.bits == 6) {
+        for (int64_t c = 0; c < 4; ++c)
+          for (int64_t u = 0; u < 4; ++u)
+            seg[c * 32 + j * 4 + u] = static_cast<uint8_t>((code(e0 + 4 * c + u) & 15) |
+                                                           (code(e0 + 16 + 4 * c + u) & 15) << 4);
+        for (int64_t c = 0; c < 8; ++c)
+          for (int64_t u = 0; u < 4; ++u)
+            seg[128 + c / 4 * 32 + j * 4 + u] |=
+                static_cast<uint8_t>((code(e0 + 4 * c + u) >> 4) << (2 * (c % 4)));
       } else {
         for (int64_t c = 0; c < 4; ++c)
           for (int64_t u = 0; u < 4; ++u)
             seg[c * 32 + j * 4 + u] =
                 static_cast<uint8_t>(code(e0 + 4 * c + u) | (code(e0 + 16 + 4 * c + u) << 4));
       }
+    }
+    if (p.k_super) {
+      pack_k_params(w, p, t, j);
+      continue;
     }
     const float off = static_cast<float>(1 << (w.bits - 1));
     for (int64_t g = 0; g < p.groups; ++g) {
@@ -59,7 +99,7 @@ std::mutex& layout_mutex() {
 
 std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   auto p = std::make_shared<PackedQ8>();
-  p->bits = w.bits == 4 ? 4 : 8;
+  p->bits = w.bits == 4 ? 4 : w.bits == 8 ? 8 : 6;
   p->weight_bits = w.bits;
   p->half_groups = w.group_len == 16;
   p->symmetric = w.symmetric;
@@ -71,10 +111,21 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   p->blocks = w.cols / kQ8Block;
   p->groups = w.groups;
   p->codes.assign(static_cast<size_t>(p->tiles * p->blocks * p->segment_bytes()), 0);
-  // f16 parameters stay f16 where the kernel's offset is the layout's own (4 and 8 bits).
-  p->half = w.scales.encoding == ScaleEncoding::f16 && (w.bits == 4 || w.bits == 8);
+  // f16 parameters stay f16 where the kernel's offset is the layout's own (4, 6 and 8 bits).
+  p->half = w.scales.encoding == ScaleEncoding::f16 && w.bits == p->bits;
+  p->k_super = w.scales.encoding == ScaleEncoding::k_super;
   const auto params = static_cast<size_t>(p->tiles * p->groups * kPackRows);
-  if (p->half) {
+  if (p->k_super) {
+    p->k_subs = k_sub_blocks(w.scales.k_bits);
+    p->k_subs_log2 = p->k_subs == 16 ? 4 : 3;
+    p->supers = w.groups / p->k_subs;
+    p->k_d.assign(static_cast<size_t>(p->tiles * p->supers * kPackRows), 0);
+    p->k_sc.assign(params, 0);
+    if (w.min_offset) {
+      p->k_dmin.assign(p->k_d.size(), 0);
+      p->k_m.assign(params, 0);
+    }
+  } else if (p->half) {
     p->scales16.assign(params, 0);
     if (!w.symmetric) p->zeros16.assign(params, 0);
   } else {
@@ -88,6 +139,14 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
     for (int64_t t = t0; t < t1; ++t) pack_tile(w, *p, t);
   });
   return p;
+}
+
+int64_t PackedQ8::kernel_bytes() const {
+  const auto bytes = [](const auto& v) {
+    return static_cast<int64_t>(v.size() * sizeof(v.front()));
+  };
+  return bytes(codes) + bytes(scales) + bytes(zeros) + bytes(scales16) + bytes(zeros16) +
+         bytes(k_d) + bytes(k_dmin) + bytes(k_sc) + bytes(k_m);
 }
 
 const PackedQ8& packed_q8_of(const QuantizedTensor& tensor, const WeightView& w, ExecContext& ctx) {

@@ -19,6 +19,29 @@ inline __m256 params8(bool half, const std::vector<float>& f32, const std::vecto
   return _mm256_loadu_ps(f32.data() + at);
 }
 
+// Eight rows' scale d * sc of a k-quant tile's group g (exact, as ScaleReader gives it).
+inline __m256 k_scales8(const PackedQ8& p, int64_t t, int64_t g) {
+  // k_subs is 8 or 16: shifts, not divisions, in the group loop.
+  const int64_t ts = t * p.supers + (g >> p.k_subs_log2);
+  const __m256 d = _mm256_cvtph_ps(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.k_d.data() + ts * kPackRows)));
+  const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(
+      p.k_sc.data() + (ts * p.k_subs + (g & (p.k_subs - 1))) * kPackRows));
+  const __m256i sc = p.weight_bits == 6 ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
+  return _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
+}
+
+// Eight rows' min -(dmin * m) of a Q4_K / Q5_K tile's group g (exact).
+inline __m256 k_mins8(const PackedQ8& p, int64_t t, int64_t g) {
+  const int64_t ts = t * p.supers + (g >> p.k_subs_log2);
+  const __m256 dmin = _mm256_cvtph_ps(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.k_dmin.data() + ts * kPackRows)));
+  const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(
+      p.k_m.data() + (ts * p.k_subs + (g & (p.k_subs - 1))) * kPackRows));
+  const __m256 product = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(raw)));
+  return _mm256_xor_ps(product, _mm256_set1_ps(-0.0f));
+}
+
 // One block's segment as vectors: 8 chunks of 4 codes per row (a 4-bit block's high nibbles in
 // chunks 4-7, in place or shifted down).
 template <int kBits>
@@ -26,6 +49,26 @@ inline void load_segment(const uint8_t* seg, __m256i* w) {
   if constexpr (kBits == 8) {
     for (int c = 0; c < 8; ++c)
       w[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
+  } else if constexpr (kBits == 6) {
+    // Low 4 bits as a 4-bit segment's nibbles, high 2 bits from the 2-bit fields moved to bits
+    // 4-5 (16-bit shifts: bits crossing into a neighbouring byte fall outside the mask).
+    const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+    const __m256i h0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 128));
+    const __m256i h1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 160));
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(seg + 32 * c));
+      w[c] = _mm256_and_si256(raw, low4);
+      w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+    }
+    for (int h = 0; h < 2; ++h) {
+      const __m256i f = h == 0 ? h0 : h1;
+      w[4 * h] = _mm256_or_si256(w[4 * h], _mm256_and_si256(_mm256_slli_epi16(f, 4), high2));
+      w[4 * h + 1] =
+          _mm256_or_si256(w[4 * h + 1], _mm256_and_si256(_mm256_slli_epi16(f, 2), high2));
+      w[4 * h + 2] = _mm256_or_si256(w[4 * h + 2], _mm256_and_si256(f, high2));
+      w[4 * h + 3] =
+          _mm256_or_si256(w[4 * h + 3], _mm256_and_si256(_mm256_srli_epi16(f, 2), high2));
+    }
   } else {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int c = 0; c < 4; ++c) {
@@ -39,7 +82,8 @@ inline void load_segment(const uint8_t* seg, __m256i* w) {
 }
 
 // Lane sums of one block against activation codes q[32]: `low` over chunks 0-3, `high` over
-// chunks 4-7 (for 8-bit layouts elements 0-15 and 16-31), each still carrying the lanes' offset.
+// chunks 4-7 (for 6- and 8-bit layouts elements 0-15 and 16-31), each still carrying the lanes'
+// offset. 6-bit codes (<= 63) go through chunk4 (maddubs pair sums stay below 2^15).
 template <int kBits, int kChains>
 inline void block_lanes(const __m256i* w, const int8_t* q, __m256i& low, __m256i& high) {
   // Independent sums (exact, so their order is free): a single chain of 8 dependent
@@ -93,7 +137,7 @@ template <int kBits, int kRows>
 void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float* y, int64_t ldy) {
   constexpr int32_t kOff = 1 << (kBits - 1);
   // What the lanes still carry of the offset, removed with the activation block's code sum.
-  constexpr int32_t kResidual = kBits == 4 ? kOff : kOff - kLanes8Offset;
+  constexpr int32_t kResidual = kBits == 8 ? kOff - kLanes8Offset : kOff;
   const int64_t blocks = p.blocks, groups = p.groups, per_group = p.group_len / kQ8Block;
   constexpr int kChains = kRows == 1 ? 4 : 2;
   __m256 acc[kRows];
@@ -119,8 +163,9 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
     if (p.min_offset) {
       // The zero-point is 0: gacc - (0 - off) * zero_terms, then the mins after the scales.
       const __m256 off = _mm256_set1_ps(p.offset());
-      const __m256 scales = params8(p.half, p.scales, p.scales16, at);
-      const __m256 mins = params8(p.half, p.zeros, p.zeros16, at);
+      const __m256 scales =
+          p.k_super ? k_scales8(p, t, g) : params8(p.half, p.scales, p.scales16, at);
+      const __m256 mins = p.k_super ? k_mins8(p, t, g) : params8(p.half, p.zeros, p.zeros16, at);
       for (int i = 0; i < kRows; ++i) {
         const __m256 zt = _mm256_set1_ps(a.zero_terms[(i0 + i) * groups + g]);
         acc[i] = _mm256_fmadd_ps(scales, _mm256_fmadd_ps(off, zt, gacc[i]), acc[i]);
@@ -142,12 +187,12 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
   store_tile<kRows>(p, acc, t, i0, y, ldy);
 }
 
-// Groups of 16 (symmetric, 8-bit layout): each block is two groups, its halves' lane sums
+// Groups of 16 (symmetric, 6- or 8-bit layout): each block is two groups, its halves' lane sums
 // (`low`, `high`) meeting the halves' activation code sums and their own scales.
-template <int kRows>
+template <int kBits, int kRows>
 void tile_rows_half_groups(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float* y,
                            int64_t ldy) {
-  constexpr int32_t kResidual = 128 - kLanes8Offset;
+  constexpr int32_t kResidual = kBits == 8 ? 128 - kLanes8Offset : 1 << (kBits - 1);
   constexpr int kChains = kRows == 1 ? 4 : 2;
   const int64_t blocks = p.blocks, groups = p.groups;
   const __m256 zero = _mm256_setzero_ps();
@@ -155,14 +200,18 @@ void tile_rows_half_groups(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_
   for (int i = 0; i < kRows; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     __m256i w[8];
-    load_segment<8>(p.segment(t, b), w);
-    const __m256 scale_low = params8(p.half, p.scales, p.scales16,
-                                     static_cast<size_t>((t * groups + 2 * b) * kPackRows));
-    const __m256 scale_high = params8(p.half, p.scales, p.scales16,
-                                      static_cast<size_t>((t * groups + 2 * b + 1) * kPackRows));
+    load_segment<kBits>(p.segment(t, b), w);
+    const __m256 scale_low = p.k_super
+                                 ? k_scales8(p, t, 2 * b)
+                                 : params8(p.half, p.scales, p.scales16,
+                                           static_cast<size_t>((t * groups + 2 * b) * kPackRows));
+    const __m256 scale_high =
+        p.k_super ? k_scales8(p, t, 2 * b + 1)
+                  : params8(p.half, p.scales, p.scales16,
+                            static_cast<size_t>((t * groups + 2 * b + 1) * kPackRows));
     for (int i = 0; i < kRows; ++i) {
       __m256i low, high;
-      block_lanes<8, kChains>(w, a.q + (i0 + i) * a.k + b * kQ8Block, low, high);
+      block_lanes<kBits, kChains>(w, a.q + (i0 + i) * a.k + b * kQ8Block, low, high);
       const int32_t* hs = a.half_sums + (i0 + i) * 2 * blocks + 2 * b;
       if constexpr (kResidual != 0) {
         low = _mm256_sub_epi32(low, _mm256_set1_epi32(kResidual * hs[0]));
@@ -183,11 +232,11 @@ void tiles(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, int64_t tile_
            int64_t ldy) {
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     int64_t i = 0;
-    if constexpr (kBits == 8) {
+    if constexpr (kBits != 4) {
       if (p.half_groups) {
         for (; i + kMaxRows <= a.m; i += kMaxRows)
-          tile_rows_half_groups<kMaxRows>(p, a, t, i, y, ldy);
-        for (; i < a.m; ++i) tile_rows_half_groups<1>(p, a, t, i, y, ldy);
+          tile_rows_half_groups<kBits, kMaxRows>(p, a, t, i, y, ldy);
+        for (; i < a.m; ++i) tile_rows_half_groups<kBits, 1>(p, a, t, i, y, ldy);
         continue;
       }
     }
@@ -201,6 +250,8 @@ inline void packed_dot(const PackedQ8& p, const Q8Rows& a, int64_t tile_begin, i
                        float* y, int64_t ldy) {
   if (p.bits == 4) {
     tiles<4>(p, a, tile_begin, tile_end, y, ldy);
+  } else if (p.bits == 6) {
+    tiles<6>(p, a, tile_begin, tile_end, y, ldy);
   } else {
     tiles<8>(p, a, tile_begin, tile_end, y, ldy);
   }

@@ -129,9 +129,11 @@ std::vector<QuantFormat> supported_formats() {
       f.scale_dtype = DType::f32;
       out.push_back(f);
     }
-  // 5- and 6-bit codes (Q5_0, Q5_1, Q5_K, Q6_K): the 8-bit layout with shifted codes.
+  // 5- and 6-bit codes (Q5_0, Q5_1, Q5_K, Q6_K): the 6-bit layout (5-bit codes shifted, f32
+  // parameters; 6-bit ones keep f16 parameters).
   for (int bits : {5, 6}) {
     out.push_back(QuantFormat::affine(bits, 32, true));
+    out.push_back(QuantFormat::affine(bits, kPerChannel, true));
     out.push_back(QuantFormat::affine(bits, 64, false));
     out.push_back(QuantFormat::affine_min(bits, 32));
     QuantFormat f = QuantFormat::affine(bits, 128, false);
@@ -237,7 +239,7 @@ TEST(BlockQ8Dot, PackedKernelsEqualTheReferenceBitForBit) {
 TEST(BlockQ8Dot, ExtremeCodesAndActivationsStayExact) {
   // Every code at its maximum against +-127 activations: the largest block sums.
   const int64_t n = 8, k = 4096;
-  for (int bits : {4, 8}) {
+  for (int bits : {4, 6, 8}) {
     QuantizedTensor w = random_weight(QuantFormat::affine(bits, kPerChannel, true), n, k, 7);
     std::memset(w.codes.mutable_data(), 0xFF, w.codes.size());
     std::vector<float> x(static_cast<size_t>(k));

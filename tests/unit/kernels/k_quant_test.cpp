@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // ggml's k-quants (Q4_K, Q5_K, Q6_K) held packed (tensor/k_quant.h): the reference decoder
 // against the ggml formula written out here, every Isa's decoder and linear against it, thread
-// invariance, and Q4_K through the int8-activation kernels bit for bit.
+// invariance, and every k-quant through the int8-activation kernels bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -113,11 +113,14 @@ TEST_P(KQuant, LinearMatchesTheDequantizedProductAtAnyThreadCount) {
 
 INSTANTIATE_TEST_SUITE_P(Bits, KQuant, ::testing::Values(4, 5, 6));
 
-// Q4_K meets the int8-activation kernels as the min form with f32 sub-block scales and mins: the
-// packed SIMD kernels equal the reference product on the stored layout bit for bit.
-TEST(KQuantInt8, Q4KPackedKernelsEqualTheReference) {
+// Q4_K / Q5_K (min form, sub-blocks of 32) and Q6_K (symmetric, sub-blocks of 16) meet the
+// int8-activation kernels with their compact super-block parameters: the packed SIMD kernels
+// equal the reference product on the stored layout bit for bit.
+class KQuantInt8 : public ::testing::TestWithParam<int> {};
+
+TEST_P(KQuantInt8, PackedKernelsEqualTheReference) {
   const int64_t n = 40, k = 512;
-  const QuantizedTensor w = random_weight(QuantFormat::k_quant_of(4), n, k, 11);
+  const QuantizedTensor w = random_weight(QuantFormat::k_quant_of(GetParam()), n, k, 11);
   const cpu::WeightView v = cpu::make_weight_view(w);
   ASSERT_TRUE(cpu::block_q8_supports(v));
   for (int64_t m : {1, 3, 5}) {
@@ -138,6 +141,28 @@ TEST(KQuantInt8, Q4KPackedKernelsEqualTheReference) {
     }
   }
 }
+
+// The packed form keeps ggml's parameter bytes (f16 d and dmin per super-block, one byte per
+// sub-block scale and min) instead of an f32 scale and min per sub-block, which would add two
+// bits per weight to what each decoded token reads.
+TEST_P(KQuantInt8, PackedParametersStayCompact) {
+  const int bits = GetParam();
+  const int64_t n = 40, k = 512, tiles = 5, supers = 2;
+  const QuantizedTensor w = random_weight(QuantFormat::k_quant_of(bits), n, k, 11);
+  ExecContext ctx(1);
+  const auto p = cpu::pack_q8(cpu::make_weight_view(w), ctx);
+  EXPECT_TRUE(p->k_super);
+  EXPECT_TRUE(p->scales.empty() && p->zeros.empty() && p->scales16.empty());
+  const int64_t per_tile_super = bits == 6 ? 8 * 2 + 16 * 8 : 2 * 8 * 2 + 2 * 8 * 8;
+  EXPECT_EQ(p->kernel_bytes() - static_cast<int64_t>(p->codes.size()),
+            tiles * supers * per_tile_super);
+  // 0.5625 (Q6_K) or 0.625 (Q4_K / Q5_K) bits per weight.
+  EXPECT_LE(8.0 * static_cast<double>(tiles * supers * per_tile_super) /
+                static_cast<double>(tiles * 8 * k),
+            0.625);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bits, KQuantInt8, ::testing::Values(4, 5, 6));
 
 // Rows that are not whole super-blocks are refused (buffer sizes cannot be computed).
 TEST(KQuantFormat, NeedsWholeSuperBlocks) {
