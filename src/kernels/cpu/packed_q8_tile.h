@@ -19,27 +19,27 @@ inline __m256 params8(bool half, const std::vector<float>& f32, const std::vecto
   return _mm256_loadu_ps(f32.data() + at);
 }
 
-// Eight rows' scale d * sc of a k-quant tile's group g (exact, as ScaleReader gives it).
-inline __m256 k_scales8(const PackedQ8& p, int64_t t, int64_t g) {
+// Eight rows' super-block factor (f16 d or dmin) times their byte for group g of a k-quant tile
+// (sub-block scale or min; Q6_K's scales are int8): exact in f32, as ScaleReader gives them.
+inline __m256 k_product8(const PackedQ8& p, const std::vector<uint16_t>& factor,
+                         const std::vector<uint8_t>& bytes, bool signed_bytes, int64_t t,
+                         int64_t g) {
   // k_subs is 8 or 16: shifts, not divisions, in the group loop.
   const int64_t ts = t * p.supers + (g >> p.k_subs_log2);
-  const __m256 d = _mm256_cvtph_ps(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.k_d.data() + ts * kPackRows)));
+  const __m256 f = _mm256_cvtph_ps(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(factor.data() + ts * kPackRows)));
   const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(
-      p.k_sc.data() + (ts * p.k_subs + (g & (p.k_subs - 1))) * kPackRows));
-  const __m256i sc = p.weight_bits == 6 ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
-  return _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc));
+      bytes.data() + (ts * p.k_subs + (g & (p.k_subs - 1))) * kPackRows));
+  const __m256i b = signed_bytes ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
+  return _mm256_mul_ps(f, _mm256_cvtepi32_ps(b));
 }
 
-// Eight rows' min -(dmin * m) of a Q4_K / Q5_K tile's group g (exact).
+// Scale d * sc, and min -(dmin * m) (Q4_K / Q5_K), of a k-quant tile's group g.
+inline __m256 k_scales8(const PackedQ8& p, int64_t t, int64_t g) {
+  return k_product8(p, p.k_d, p.k_sc, p.weight_bits == 6, t, g);
+}
 inline __m256 k_mins8(const PackedQ8& p, int64_t t, int64_t g) {
-  const int64_t ts = t * p.supers + (g >> p.k_subs_log2);
-  const __m256 dmin = _mm256_cvtph_ps(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.k_dmin.data() + ts * kPackRows)));
-  const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(
-      p.k_m.data() + (ts * p.k_subs + (g & (p.k_subs - 1))) * kPackRows));
-  const __m256 product = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(raw)));
-  return _mm256_xor_ps(product, _mm256_set1_ps(-0.0f));
+  return _mm256_xor_ps(k_product8(p, p.k_dmin, p.k_m, false, t, g), _mm256_set1_ps(-0.0f));
 }
 
 // One block's segment as vectors: 8 chunks of 4 codes per row (a 4-bit block's high nibbles in
