@@ -85,12 +85,7 @@ float ScaleReader::at(int64_t i) const {
       // d * the sub-block's 6-bit (Q4_K / Q5_K) or int8 (Q6_K) scale: exact in f32.
       const int64_t subs = k_sub_blocks(k_bits);
       const uint8_t* block = scales + static_cast<size_t>(i / subs * k_super_bytes(k_bits));
-      const int j = static_cast<int>(i % subs);
-      if (k_bits == 6)
-        return f16_at(block + 16) * static_cast<float>(static_cast<int8_t>(block[j]));
-      unsigned sc = 0, m = 0;
-      k_scale_min(block + 4, j, sc, m);
-      return f16_at(block) * static_cast<float>(sc);
+      return k_sub_scale(block, static_cast<int>(i % subs), k_bits, k_super_d(block, k_bits));
     }
   }
   return 1.0f;

@@ -15,26 +15,24 @@ namespace {
 
 // Row j of tile t's k-quant parameters, from ggml's super-block bytes (tensor/k_quant.h).
 void pack_k_params(const WeightView& w, PackedQ8& p, int64_t t, int64_t j) {
-  const int64_t r = t * kPackRows + j;
+  const int64_t r = t * kPackRows + j, subs = p.k_subs();
   const int bits = w.scales.k_bits;
   for (int64_t s = 0; s < p.supers; ++s) {
-    const int64_t super_index = w.entry_index(r, s * p.k_subs) / p.k_subs;
+    const int64_t super_index = w.entry_index(r, s * subs) / subs;
     const uint8_t* block = w.scales.scales + static_cast<size_t>(super_index * k_super_bytes(bits));
-    const auto at = static_cast<size_t>((t * p.supers + s) * kPackRows + j);
-    if (bits == 6) {
-      std::memcpy(&p.k_d[at], block + 16, sizeof(uint16_t));
-      for (int64_t i = 0; i < p.k_subs; ++i)
-        p.k_sc[static_cast<size_t>(((t * p.supers + s) * p.k_subs + i) * kPackRows + j)] = block[i];
-    } else {
-      std::memcpy(&p.k_d[at], block, sizeof(uint16_t));
-      std::memcpy(&p.k_dmin[at], block + 2, sizeof(uint16_t));
-      for (int64_t i = 0; i < p.k_subs; ++i) {
-        unsigned sc = 0, m = 0;
-        k_scale_min(block + 4, static_cast<int>(i), sc, m);
-        const auto k = static_cast<size_t>(((t * p.supers + s) * p.k_subs + i) * kPackRows + j);
-        p.k_sc[k] = static_cast<uint8_t>(sc);
-        p.k_m[k] = static_cast<uint8_t>(m);
+    const auto ts = static_cast<size_t>(t * p.supers + s);
+    std::memcpy(&p.k_d[ts * kPackRows + j], bits == 6 ? block + 16 : block, sizeof(uint16_t));
+    if (bits != 6) std::memcpy(&p.k_dmin[ts * kPackRows + j], block + 2, sizeof(uint16_t));
+    for (int64_t i = 0; i < subs; ++i) {
+      const auto at = static_cast<size_t>((static_cast<int64_t>(ts) * subs + i) * kPackRows + j);
+      if (bits == 6) {
+        p.k_sc[at] = block[i];  // int8 scale, kept as its byte
+        continue;
       }
+      unsigned sc = 0, m = 0;
+      k_scale_min(block + 4, static_cast<int>(i), sc, m);
+      p.k_sc[at] = static_cast<uint8_t>(sc);
+      p.k_m[at] = static_cast<uint8_t>(m);
     }
   }
 }
@@ -116,9 +114,8 @@ std::shared_ptr<const PackedQ8> pack_q8(const WeightView& w, ExecContext& ctx) {
   p->k_super = w.scales.encoding == ScaleEncoding::k_super;
   const auto params = static_cast<size_t>(p->tiles * p->groups * kPackRows);
   if (p->k_super) {
-    p->k_subs = k_sub_blocks(w.scales.k_bits);
-    p->k_subs_log2 = p->k_subs == 16 ? 4 : 3;
-    p->supers = w.groups / p->k_subs;
+    p->k_subs_log2 = k_sub_blocks(w.scales.k_bits) == 16 ? 4 : 3;
+    p->supers = w.groups / p->k_subs();
     p->k_d.assign(static_cast<size_t>(p->tiles * p->supers * kPackRows), 0);
     p->k_sc.assign(params, 0);
     if (w.min_offset) {

@@ -30,7 +30,7 @@
 //     s of 256 elements (supers per row), row 8t+j's
 //       k_d[(t * supers + s) * 8 + j]      the f16 bits of d,
 //       k_dmin[(t * supers + s) * 8 + j]   the f16 bits of dmin (Q4_K / Q5_K),
-//       k_sc[((t * supers + s) * k_subs + i) * 8 + j]  sub-block i's scale (6-bit unsigned,
+//       k_sc[((t * supers + s) * k_subs() + i) * 8 + j]  sub-block i's scale (6-bit unsigned,
 //                                          or Q6_K's int8 as its byte),
 //       k_m[...]                           the same shape, sub-block i's 6-bit min (Q4_K / Q5_K);
 //     kernels form d * sc and dmin * m in f32, both exact (11 x 8 significant bits at most), so
@@ -66,9 +66,8 @@ struct PackedQ8 {
   std::vector<uint16_t> scales16;  // half
   std::vector<uint16_t> zeros16;
   bool k_super = false;  // k-quant parameters (k_d ... k_m) instead of scales / zeros
-  int64_t k_subs = 0;    // sub-blocks (groups) per super-block: 8, or 16 for Q6_K
-  int k_subs_log2 = 0;
-  int64_t supers = 0;  // super-blocks per row
+  int k_subs_log2 = 0;   // log2 of the sub-blocks (groups) per super-block: 8, or 16 for Q6_K
+  int64_t supers = 0;    // super-blocks per row
   std::vector<uint16_t> k_d, k_dmin;
   std::vector<uint8_t> k_sc, k_m;
   // The buffers it was built from (kernels rebuild when a tensor's buffers are others).
@@ -76,6 +75,7 @@ struct PackedQ8 {
   const uint8_t* source_scales = nullptr;
   const uint8_t* source_zeros = nullptr;
 
+  int64_t k_subs() const { return int64_t{1} << k_subs_log2; }
   int64_t segment_bytes() const { return bits == 4 ? 128 : bits == 6 ? 192 : 256; }
   // Bytes of codes and parameters the kernels read per pass over the weight.
   int64_t kernel_bytes() const;

@@ -24,22 +24,26 @@ inline __m256 params8(bool half, const std::vector<float>& f32, const std::vecto
 inline __m256 k_product8(const PackedQ8& p, const std::vector<uint16_t>& factor,
                          const std::vector<uint8_t>& bytes, bool signed_bytes, int64_t t,
                          int64_t g) {
-  // k_subs is 8 or 16: shifts, not divisions, in the group loop.
+  // Sub-blocks per super-block are a power of two: shifts, not divisions, in the group loop.
   const int64_t ts = t * p.supers + (g >> p.k_subs_log2);
   const __m256 f = _mm256_cvtph_ps(
       _mm_loadu_si128(reinterpret_cast<const __m128i*>(factor.data() + ts * kPackRows)));
   const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(
-      bytes.data() + (ts * p.k_subs + (g & (p.k_subs - 1))) * kPackRows));
+      bytes.data() + (ts * p.k_subs() + (g & (p.k_subs() - 1))) * kPackRows));
   const __m256i b = signed_bytes ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
   return _mm256_mul_ps(f, _mm256_cvtepi32_ps(b));
 }
 
-// Scale d * sc, and min -(dmin * m) (Q4_K / Q5_K), of a k-quant tile's group g.
-inline __m256 k_scales8(const PackedQ8& p, int64_t t, int64_t g) {
-  return k_product8(p, p.k_d, p.k_sc, p.weight_bits == 6, t, g);
+// Eight rows' scales of tile t's group g, and (min form) their mins: k-quants' d * sc and
+// -(dmin * m), else the stored parameters.
+inline __m256 scales8(const PackedQ8& p, int64_t t, int64_t g) {
+  if (p.k_super) return k_product8(p, p.k_d, p.k_sc, p.weight_bits == 6, t, g);
+  return params8(p.half, p.scales, p.scales16, static_cast<size_t>((t * p.groups + g) * kPackRows));
 }
-inline __m256 k_mins8(const PackedQ8& p, int64_t t, int64_t g) {
-  return _mm256_xor_ps(k_product8(p, p.k_dmin, p.k_m, false, t, g), _mm256_set1_ps(-0.0f));
+inline __m256 mins8(const PackedQ8& p, int64_t t, int64_t g) {
+  if (p.k_super)
+    return _mm256_xor_ps(k_product8(p, p.k_dmin, p.k_m, false, t, g), _mm256_set1_ps(-0.0f));
+  return params8(p.half, p.zeros, p.zeros16, static_cast<size_t>((t * p.groups + g) * kPackRows));
 }
 
 // One block's segment as vectors: 8 chunks of 4 codes per row (a 4-bit block's high nibbles in
@@ -163,9 +167,8 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
     if (p.min_offset) {
       // The zero-point is 0: gacc - (0 - off) * zero_terms, then the mins after the scales.
       const __m256 off = _mm256_set1_ps(p.offset());
-      const __m256 scales =
-          p.k_super ? k_scales8(p, t, g) : params8(p.half, p.scales, p.scales16, at);
-      const __m256 mins = p.k_super ? k_mins8(p, t, g) : params8(p.half, p.zeros, p.zeros16, at);
+      const __m256 scales = scales8(p, t, g);
+      const __m256 mins = mins8(p, t, g);
       for (int i = 0; i < kRows; ++i) {
         const __m256 zt = _mm256_set1_ps(a.zero_terms[(i0 + i) * groups + g]);
         acc[i] = _mm256_fmadd_ps(scales, _mm256_fmadd_ps(off, zt, gacc[i]), acc[i]);
@@ -181,7 +184,7 @@ void tile_rows(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_t i0, float*
         gacc[i] =
             _mm256_fnmadd_ps(zeros, _mm256_set1_ps(a.zero_terms[(i0 + i) * groups + g]), gacc[i]);
     }
-    const __m256 scales = params8(p.half, p.scales, p.scales16, at);
+    const __m256 scales = scales8(p, t, g);
     for (int i = 0; i < kRows; ++i) acc[i] = _mm256_fmadd_ps(scales, gacc[i], acc[i]);
   }
   store_tile<kRows>(p, acc, t, i0, y, ldy);
@@ -194,21 +197,15 @@ void tile_rows_half_groups(const PackedQ8& p, const Q8Rows& a, int64_t t, int64_
                            int64_t ldy) {
   constexpr int32_t kResidual = kBits == 8 ? 128 - kLanes8Offset : 1 << (kBits - 1);
   constexpr int kChains = kRows == 1 ? 4 : 2;
-  const int64_t blocks = p.blocks, groups = p.groups;
+  const int64_t blocks = p.blocks;
   const __m256 zero = _mm256_setzero_ps();
   __m256 acc[kRows];
   for (int i = 0; i < kRows; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     __m256i w[8];
     load_segment<kBits>(p.segment(t, b), w);
-    const __m256 scale_low = p.k_super
-                                 ? k_scales8(p, t, 2 * b)
-                                 : params8(p.half, p.scales, p.scales16,
-                                           static_cast<size_t>((t * groups + 2 * b) * kPackRows));
-    const __m256 scale_high =
-        p.k_super ? k_scales8(p, t, 2 * b + 1)
-                  : params8(p.half, p.scales, p.scales16,
-                            static_cast<size_t>((t * groups + 2 * b + 1) * kPackRows));
+    const __m256 scale_low = scales8(p, t, 2 * b);
+    const __m256 scale_high = scales8(p, t, 2 * b + 1);
     for (int i = 0; i < kRows; ++i) {
       __m256i low, high;
       block_lanes<kBits, kChains>(w, a.q + (i0 + i) * a.k + b * kQ8Block, low, high);
