@@ -139,18 +139,18 @@ void check_hf_plan(io::HfQuantLayout layout, const ModelSource& source,
     QuantizedTensor p;
     p.shape = t.shape;
     p.format = t.format.is_dense() ? t.format : QuantFormat::dense(QuantKind::f16);
-    const std::optional<quant::Scheme>* scheme = nullptr;
+    const quant::Scheme* scheme = nullptr;
     if (name.starts_with("model.layers.") &&
         std::any_of(std::begin(kLinears), std::end(kLinears),
                     [&name](std::string_view s) { return name.ends_with(s); }))
-      scheme = &quantize.linear;
-    else if (name == io::kLmHead)
-      scheme = &quantize.head;
-    else if (name == io::kEmbedTokens)
-      scheme = &quantize.embed;
-    if (scheme != nullptr && scheme->has_value() && !(*scheme)->format.is_dense()) {
-      p.format = (*scheme)->format;
-      p.act = (*scheme)->act;
+      scheme = quantize.linear_scheme(name);
+    else if (name == io::kLmHead && quantize.head)
+      scheme = &*quantize.head;
+    else if (name == io::kEmbedTokens && quantize.embed)
+      scheme = &*quantize.embed;
+    if (scheme != nullptr && !scheme->format.is_dense()) {
+      p.format = scheme->format;
+      p.act = scheme->act;
     }
     plan.add(name, std::move(p));
   }
@@ -247,6 +247,8 @@ int run_quantize(const QuantizeArgs& a) {
                "give --scheme NAME (see `lowbit schemes`), --bits N, --head or --embed");
   if (format == OutputFormat::gguf) {
     check_gguf_scheme(quantize.linear, "--scheme");
+    for (const ptq::TensorRule& rule : quantize.rules)
+      check_gguf_scheme(rule.scheme, "--tensor-type");
     check_gguf_scheme(quantize.head, "--head");
     check_gguf_scheme(quantize.embed, "--embed");
   }
@@ -256,6 +258,8 @@ int run_quantize(const QuantizeArgs& a) {
   const std::optional<io::HfQuantLayout> layout = hf_layout(format);
   if (layout) {
     check_hf_scheme(*layout, quantize.linear, "--scheme");
+    for (const ptq::TensorRule& rule : quantize.rules)
+      check_hf_scheme(*layout, rule.scheme, "--tensor-type");
     check_hf_scheme(*layout, quantize.head, "--head");
     check_hf_scheme(*layout, quantize.embed, "--embed");
   }
@@ -272,6 +276,7 @@ int run_quantize(const QuantizeArgs& a) {
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
   decode_ggml_only_formats(source);
+  quantize.check_rules(model::LlamaConfig::from_json(source.config));
   if (layout) check_hf_plan(*layout, source, quantize);
   // A GGUF export carries the tokenizer as GGUF keys: those of a .gguf source, the vocabulary
   // of a SentencePiece tokenizer (llama2.c tokenizer.bin, Llama-2 tokenizer.json), or a

@@ -44,18 +44,18 @@ void print_table(const std::vector<SweepRow>& rows) {
 int run_sweep_command(const SweepArgs& a) {
   LB_CHECK_ARG(a.plot.empty() || std::filesystem::path(a.plot).extension() == ".svg", "--plot ",
                a.plot, ": the plot is an SVG file; name it FILE.svg");
+  const ptq::QuantizeOptions targets = resolve_quantize(SchemeOptions{}, a.targets);
+  const auto needs_calibration = [&](const quant::Scheme& s) {
+    return ptq::needs_calibration(ptq::QuantizeOptions{s, {}, {}, targets.rules});
+  };
   std::vector<std::string> schemes = a.schemes;
   if (schemes.empty())  // every built-in; those that calibrate only with --calib
     for (const auto& s : quant::builtin_schemes())
-      if (!a.calibration.calib.empty() || !ptq::needs_calibration(ptq::QuantizeOptions{s, {}, {}}))
-        schemes.push_back(s.name);
-  for (const std::string& s : schemes) {  // unknown names and missing --calib fail first
-    const quant::Scheme& scheme = quant::find_scheme(s);
-    LB_CHECK_ARG(!a.calibration.calib.empty() ||
-                     !ptq::needs_calibration(ptq::QuantizeOptions{scheme, {}, {}}),
-                 "scheme ", s, " needs calibration text: give --calib FILE");
-  }
-  const ptq::QuantizeOptions targets = resolve_quantize(SchemeOptions{}, a.targets);
+      if (!a.calibration.calib.empty() || !needs_calibration(s)) schemes.push_back(s.name);
+  for (const std::string& s : schemes)  // unknown names and missing --calib fail first
+    LB_CHECK_ARG(!a.calibration.calib.empty() || !needs_calibration(quant::find_scheme(s)),
+                 "scheme ", s, targets.rules.empty() ? "" : " with --tensor-type",
+                 " needs calibration text: give --calib FILE");
 
   ModelSource source = open_model(a.model);
   decode_ggml_only_formats(source);  // every row quantizes
@@ -75,6 +75,7 @@ int run_sweep_command(const SweepArgs& a) {
                    eval::parse_protocol(a.protocol), a.chunks};
   setup.head = targets.head;
   setup.embed = targets.embed;
+  setup.rules = targets.rules;
   setup.quantize = [&](const ptq::QuantizeOptions& o) {
     CalibrationFlags flags = a.calibration;
     if (!ptq::needs_calibration(o)) flags.calib.clear();  // data-free rows ignore --calib

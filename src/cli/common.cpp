@@ -185,6 +185,12 @@ void add_target_options(CLI::App* cmd, TargetOptions& o) {
                   "the embedding)");
   cmd->add_option("--embed", o.embed,
                   "Scheme for the token embedding (default: keep its stored format)");
+  cmd->add_option("--tensor-type", o.tensor_types,
+                  "REGEX=SCHEME (repeatable): the block linears whose name (HF "
+                  "model.layers.3.self_attn.v_proj.weight or GGUF blk.3.attn_v.weight) matches "
+                  "REGEX get SCHEME instead of --scheme; the first matching rule wins")
+      ->expected(1)
+      ->take_all();
 }
 
 ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetOptions& targets) {
@@ -192,6 +198,12 @@ ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetO
   q.linear = resolve_scheme(scheme);
   if (!targets.head.empty()) q.head = quant::find_scheme(targets.head);
   if (!targets.embed.empty()) q.embed = quant::find_scheme(targets.embed);
+  for (const std::string& rule : targets.tensor_types) {
+    const size_t eq = rule.rfind('=');
+    LB_CHECK_ARG(eq != std::string::npos && eq > 0 && eq + 1 < rule.size(), "--tensor-type ", rule,
+                 ": expected REGEX=SCHEME, e.g. v_proj=gptq-w4g128");
+    q.rules.emplace_back(rule.substr(0, eq), quant::find_scheme(rule.substr(eq + 1)));
+  }
   return q;
 }
 

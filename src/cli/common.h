@@ -49,13 +49,16 @@ void add_scheme_options(CLI::App* cmd, SchemeOptions& options);
 // or with --bits 16 / 32).
 std::optional<quant::Scheme> resolve_scheme(const SchemeOptions& options);
 
-// --head SCHEME and --embed SCHEME: the output head and the token embedding.
+// --head SCHEME and --embed SCHEME: the output head and the token embedding; --tensor-type
+// REGEX=SCHEME (repeatable): mixed bit widths, the block linears whose name matches REGEX.
 struct TargetOptions {
   std::string head;
   std::string embed;
+  std::vector<std::string> tensor_types;
 };
 void add_target_options(CLI::App* cmd, TargetOptions& options);
-// Everything to quantize; empty() when no scheme, --head or --embed was given.
+// Everything to quantize; empty() when no scheme, --head or --embed was given. Throws
+// InvalidArgument naming --tensor-type for a rule that is not REGEX=SCHEME.
 ptq::QuantizeOptions resolve_quantize(const SchemeOptions& scheme, const TargetOptions& targets);
 
 // Call before applying any scheme, --head or --embed to `source`: GGUF tensors in formats only

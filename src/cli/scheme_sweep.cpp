@@ -71,7 +71,7 @@ std::vector<SweepRow> run_sweep(
   rows.push_back(base);
 
   for (const quant::Scheme& scheme : resolved) {
-    ptq::QuantizeOptions q_options{scheme, setup.head, setup.embed};
+    ptq::QuantizeOptions q_options{scheme, setup.head, setup.embed, setup.rules};
     SweepRow row;
     row.scheme = q_options.name();
     Timer timer;

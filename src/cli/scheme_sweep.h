@@ -39,6 +39,7 @@ struct SweepSetup {
   int32_t bos_id = -1;
   eval::EvalOptions options;
   std::optional<quant::Scheme> head, embed;   // applied with every scheme
+  std::vector<ptq::TensorRule> rules;         // likewise (--tensor-type)
   size_t reference_budget = size_t{8} << 30;  // bytes of base log-probabilities kept in memory
   // Quantizes the source for one row; unset: ptq::quantize_model (data-free schemes only).
   std::function<ptq::QuantizedModel(const ptq::QuantizeOptions&)> quantize;

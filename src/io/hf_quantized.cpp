@@ -255,6 +255,26 @@ void ct_write_tensor(Writer& w, const std::string& name, const QuantizedTensor& 
   }
 }
 
+// vLLM runs q/k/v as one fused linear and gate/up as another, each with one scheme, so the
+// members of a fused group must share their format (mixed bit widths differ between groups).
+void check_fused_groups_share_a_scheme(const TensorMap& tensors) {
+  const std::pair<std::string_view, std::string_view> members[] = {
+      {kKProj, kQProj}, {kVProj, kQProj}, {kUpProj, kGateProj}};
+  for (const std::string& name : tensors.names()) {
+    if (!name.starts_with("model.layers.")) continue;
+    for (const auto& [member, first] : members) {
+      if (!name.ends_with(member)) continue;
+      const std::string lead = name.substr(0, name.size() - member.size()) + std::string(first);
+      if (!tensors.contains(lead)) continue;
+      const QuantizedTensor &t = tensors.at(name), &l = tensors.at(lead);
+      LB_CHECK_ARG(t.format == l.format && t.act.kind == l.act.kind, "tensor ", name, " (",
+                   format_name(t.format), "): vLLM fuses it with ", lead, " (",
+                   format_name(l.format),
+                   ") into one layer of one scheme; give q/k/v (and gate/up) the same scheme");
+    }
+  }
+}
+
 json ct_config(const TensorMap& tensors, std::map<std::string, std::string>& format_of) {
   std::map<std::string, std::pair<json, std::vector<std::string>>> groups;  // by scheme dump
   std::vector<std::string> dense_linear;
@@ -281,6 +301,7 @@ json ct_config(const TensorMap& tensors, std::map<std::string, std::string>& for
   }
   LB_CHECK_ARG(!groups.empty(),
                "no quantized linear weight to write in compressed-tensors (give a --scheme)");
+  check_fused_groups_share_a_scheme(tensors);
   // As llm-compressor writes it: lm_head stays out of "Linear" unless quantized (a tied head too,
   // which engines may build as a linear).
   if (!tensors.contains(std::string(kLmHead)) ||

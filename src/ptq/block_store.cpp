@@ -70,9 +70,8 @@ fs::path BlockStore::block_dir(int64_t layer) const {
   return dir_ / name;
 }
 
-std::optional<StoredBlock> BlockStore::load(int64_t layer,
-                                            const std::map<std::string, Shape>& expected,
-                                            const QuantFormat& linear_format) const {
+std::optional<StoredBlock> BlockStore::load(
+    int64_t layer, const std::map<std::string, ExpectedTensor>& expected) const {
   const fs::path path = block_dir(layer);
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
@@ -89,15 +88,14 @@ std::optional<StoredBlock> BlockStore::load(int64_t layer,
       return reject("it was written by a different run");
     if (q.value("block", int64_t{-1}) != layer) return reject("it holds another block");
     std::set<std::string> names(ck.tensors.names().begin(), ck.tensors.names().end());
-    for (const auto& [name, shape] : expected) {
+    for (const auto& [name, want] : expected) {
       if (!names.count(name)) return reject(concat("tensor ", name, " is missing"));
       const QuantizedTensor& t = ck.tensors.at(name);
-      if (t.shape != shape)
+      if (t.shape != want.shape)
         return reject(concat("tensor ", name, " has shape ", shape_string(t.shape), ", expected ",
-                             shape_string(shape)));
-      const bool format_ok =
-          shape.size() == 2 ? t.format == linear_format : t.format.kind == QuantKind::f32;
-      if (!format_ok) return reject(concat("tensor ", name, " is stored in another format"));
+                             shape_string(want.shape)));
+      if (t.format != want.format)
+        return reject(concat("tensor ", name, " is stored in another format"));
       t.check_finite(name);
       names.erase(name);
     }

@@ -28,6 +28,12 @@
 
 namespace lowbit::ptq {
 
+// What a stored block's tensor must be to be reused.
+struct ExpectedTensor {
+  Shape shape;
+  QuantFormat format;
+};
+
 struct StoredBlock {
   TensorMap tensors;
   std::vector<LayerReport> report;
@@ -44,11 +50,11 @@ class BlockStore {
   // refuses), so a command can refuse before any work.
   static void check_location(const std::filesystem::path& dir);
 
-  // Block `layer` when it was finished by this run: exactly the tensors of `expected` (name ->
-  // shape); 2-D ones in `linear_format`, 1-D ones dense f32. A block that is present but does
-  // not qualify is reported by a warning naming it and the reason, then ignored.
-  std::optional<StoredBlock> load(int64_t layer, const std::map<std::string, Shape>& expected,
-                                  const QuantFormat& linear_format) const;
+  // Block `layer` when it was finished by this run: exactly the tensors of `expected`, each of
+  // its shape and format. A block that is present but does not qualify is reported by a
+  // warning naming it and the reason, then ignored.
+  std::optional<StoredBlock> load(int64_t layer,
+                                  const std::map<std::string, ExpectedTensor>& expected) const;
 
   // Keeps block `layer` (atomically; an older copy is replaced).
   void save(int64_t layer, const TensorMap& tensors, const std::vector<LayerReport>& report) const;

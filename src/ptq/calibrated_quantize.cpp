@@ -46,7 +46,8 @@ int64_t input_width(const model::LlamaConfig& c, model::LinearInput input) {
 struct BlockRun {
   const model::LlamaConfig& c;
   const ModelSource& source;
-  const quant::Scheme& scheme;
+  const QuantizeOptions& options;
+  const quant::Scheme& scheme;  // options.linear
   const CalibrationOptions& calibration;
   const quant::GptqOptions& gptq;
   kernels::ExecContext& ctx;
@@ -129,6 +130,7 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       LayerReport lr;
       lr.name = names[ui];
       lr.method = scheme.algorithm;
+      lr.scheme = scheme.name;
       lr.error = r.error[ui];
       lr.rtn_error = r.plain_error[ui];
       out.report.push_back(lr);
@@ -169,26 +171,39 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
     const QuantizedTensor& stored_weight = source.tensors.at(name);
     const std::vector<float> w = kernels::dequantize_all(stored_weight);
     const int64_t rows = stored_weight.rows(), cols = stored_weight.cols();
+    // This linear's own scheme: a --tensor-type rule's (gptq or data-free), else the run's.
+    const quant::Scheme& own = *run.options.linear_scheme(name);
     LayerReport r;
     r.name = name;
-    r.method = scheme.algorithm;
+    r.method = own.algorithm;
+    r.scheme = own.name;
     QuantizedTensor q;
     if (awq) {
       q = std::move(awq_result.linears[static_cast<size_t>(i)]);
       r.error = relative_output_error(w.data(), awq_result.effective[static_cast<size_t>(i)].data(),
                                       rows, cols, h.data());
-    } else {
+    } else if (own.algorithm == "gptq") {
       quant::GptqResult g =
-          quant::quantize_gptq(w.data(), rows, cols, h.data(), scheme.format, run.gptq, name);
+          quant::quantize_gptq(w.data(), rows, cols, h.data(), own.format, run.gptq, name);
       r.damp = g.damp;
       r.rtn_fallback = g.rtn_fallback;
       q = std::move(g.weight);
       r.error =
           relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols, h.data());
+    } else {
+      q = quantize_data_free(w.data(), rows, cols, own, name);
+      r.error =
+          relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols, h.data());
     }
-    const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, scheme.format, name);
-    r.rtn_error =
-        relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols, h.data());
+    // RTN in the same format for comparison (ggml's own block rounding is the RTN of its
+    // formats, k-quants included).
+    if (own.algorithm == "ggml") {
+      r.rtn_error = r.error;
+    } else {
+      const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, own.format, name);
+      r.rtn_error = relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols,
+                                          h.data());
+    }
     out.report.push_back(r);
     *linear_slot(qblock, i) = q;
     out.tensors.add(name, std::move(q));
@@ -203,9 +218,9 @@ bool is_smooth_algorithm(const std::string& algorithm) {
 }
 
 bool needs_calibration(const QuantizeOptions& options) {
-  return options.linear &&
-         (options.linear->algorithm == "gptq" || options.linear->algorithm == "awq" ||
-          is_smooth_algorithm(options.linear->algorithm));
+  const std::vector<const quant::Scheme*> schemes = options.linear_schemes();
+  return std::any_of(schemes.begin(), schemes.end(),
+                     [](const quant::Scheme* s) { return !is_data_free(*s); });
 }
 
 CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOptions& options,
@@ -223,6 +238,20 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   const bool folds_norms = awq || scheme.algorithm == "smoothquant";
   LB_CHECK_ARG(!windows.empty() && !windows[0].empty(), "no calibration windows");
   const model::LlamaConfig c = model::LlamaConfig::from_json(source.config);
+  options.check_rules(c);
+  // Mixed bit widths: per linear, GPTQ or a data-free algorithm. AWQ and SmoothQuant fold
+  // one scale per scaling group into the norms and linears of a whole block, searched for one
+  // format, so their runs take no rules.
+  for (const TensorRule& rule : options.rules) {
+    const std::string what = concat("--tensor-type ", rule.pattern, "=", rule.scheme.name);
+    LB_CHECK_ARG(!awq && !is_smooth_algorithm(scheme.algorithm), what, ": scheme ", scheme.name,
+                 " (", scheme.algorithm,
+                 ") folds scales across a block's linears and takes no per-tensor schemes; "
+                 "use gptq-<w> or a data-free scheme");
+    LB_CHECK_ARG(rule.scheme.algorithm == "gptq" || is_data_free(rule.scheme), what,
+                 ": a per-tensor scheme is gptq-<w> or data-free (rtn, hqq, ggml), not ",
+                 rule.scheme.algorithm);
+  }
   const auto seq_len = static_cast<int64_t>(windows[0].size());
   for (const auto& w : windows)
     LB_CHECK_ARG(static_cast<int64_t>(w.size()) == seq_len, "calibration windows differ in length");
@@ -259,8 +288,8 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   quant::GptqOptions gptq = calibration.gptq;
   gptq.pool = ctx.pool.get();
 
-  const BlockRun run{c,      source,  scheme,  calibration, gptq,    ctx, inv_freq,
-                     hidden, samples, seq_len, cache,       scratch, x};
+  const BlockRun run{c,        source, options, scheme,  calibration, gptq,    ctx,
+                     inv_freq, hidden, samples, seq_len, cache,       scratch, x};
   CalibratedModel result;
   TensorMap quantized;  // the block linears, by name
   Timer timer;
@@ -279,13 +308,14 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     const double block_start = timer.seconds();
     std::optional<StoredBlock> stored;
     if (store) {
-      std::map<std::string, Shape> expected;
-      for (const std::string& name : names) expected[name] = source.tensors.at(name).shape;
+      std::map<std::string, ExpectedTensor> expected;
+      for (const std::string& name : names)
+        expected[name] = {source.tensors.at(name).shape, options.linear_scheme(name)->format};
       if (folds_norms) {
-        expected[attn_norm_name] = {dim};
-        expected[ffn_norm_name] = {dim};
+        expected[attn_norm_name] = {{dim}, QuantFormat::dense(QuantKind::f32)};
+        expected[ffn_norm_name] = {{dim}, QuantFormat::dense(QuantKind::f32)};
       }
-      stored = store->load(l, expected, scheme.format);
+      stored = store->load(l, expected);
     }
     if (stored) {
       block_tensors = std::move(stored->tensors);
@@ -350,6 +380,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   q["group_size"] = scheme.format.group_size;
   q["symmetric"] = scheme.format.symmetric;
   q["targets"] = "linear layers of every block (q,k,v,o,gate,up,down)";
+  add_tensor_rules(options, c, q);
   q["calibration"] = {{"samples", samples}, {"seq_len", seq_len}};
   if (is_smooth_algorithm(scheme.algorithm)) {
     q["activations"] = act_quant_name(scheme.act.kind);

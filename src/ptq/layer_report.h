@@ -14,6 +14,7 @@ namespace lowbit::ptq {
 struct LayerReport {
   std::string name;
   std::string method;
+  std::string scheme;  // the linear's scheme (differs between linears under --tensor-type)
   double error = 0;
   double rtn_error = 0;
   double damp = 0;  // GPTQ: relative dampening that factorized
@@ -23,6 +24,7 @@ struct LayerReport {
 inline nlohmann::json to_json(const LayerReport& r) {
   return {{"name", r.name},
           {"method", r.method},
+          {"scheme", r.scheme},
           {"relative_output_error", r.error},
           {"rtn_relative_output_error", r.rtn_error},
           {"damp", r.damp},
@@ -34,6 +36,7 @@ inline LayerReport layer_report_from_json(const nlohmann::json& j) {
   LayerReport r;
   r.name = j.at("name").get<std::string>();
   r.method = j.at("method").get<std::string>();
+  r.scheme = j.at("scheme").get<std::string>();
   r.error = j.at("relative_output_error").get<double>();
   r.rtn_error = j.at("rtn_relative_output_error").get<double>();
   r.damp = j.at("damp").get<double>();

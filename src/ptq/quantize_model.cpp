@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "io/hf_names.h"
 #include "kernels/kernels.h"
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
@@ -30,23 +31,8 @@ struct Job {
 // The data-free algorithms quantize_model runs itself; gptq and awq need calibration
 // (ptq/calibrated_quantize.h).
 void check_data_free(const quant::Scheme& scheme) {
-  LB_CHECK_ARG(scheme.algorithm == "rtn" || scheme.algorithm == "hqq" || scheme.algorithm == "ggml",
-               "scheme ", scheme.name, " needs calibration data (algorithm ", scheme.algorithm,
-               "): give --calib FILE");
-}
-
-QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
-                                   const quant::Scheme& scheme, const std::string& name) {
-  QuantizedTensor q;
-  if (scheme.algorithm == "hqq") {
-    q = quant::quantize_hqq(w, rows, cols, scheme.format, {}, name);
-  } else if (scheme.algorithm == "ggml") {
-    q = quant::quantize_ggml(w, rows, cols, scheme.name, name);
-  } else {
-    q = quant::quantize_rtn(w, rows, cols, scheme.format, name);
-  }
-  q.act = scheme.act;
-  return q;
+  LB_CHECK_ARG(is_data_free(scheme), "scheme ", scheme.name, " needs calibration data (algorithm ",
+               scheme.algorithm, "): give --calib FILE");
 }
 
 // The head and embedding jobs. A tied head is the embedding tensor itself.
@@ -68,18 +54,105 @@ void add_head_and_embed(const ModelSource& source, const model::LlamaConfig& con
 
 }  // namespace
 
+bool is_data_free(const quant::Scheme& scheme) {
+  return scheme.algorithm == "rtn" || scheme.algorithm == "hqq" || scheme.algorithm == "ggml";
+}
+
+QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
+                                   const quant::Scheme& scheme, const std::string& name) {
+  QuantizedTensor q;
+  if (scheme.algorithm == "hqq") {
+    q = quant::quantize_hqq(w, rows, cols, scheme.format, {}, name);
+  } else if (scheme.algorithm == "ggml") {
+    q = quant::quantize_ggml(w, rows, cols, scheme.name, name);
+  } else {
+    q = quant::quantize_rtn(w, rows, cols, scheme.format, name);
+  }
+  q.act = scheme.act;
+  return q;
+}
+
+TensorRule::TensorRule(std::string pattern_, quant::Scheme scheme_)
+    : pattern(std::move(pattern_)), scheme(std::move(scheme_)) {
+  LB_CHECK_ARG(!pattern.empty(), "--tensor-type ", pattern, "=", scheme.name,
+               ": the pattern is empty");
+  try {
+    regex = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw InvalidArgument(concat("--tensor-type ", pattern, "=", scheme.name,
+                                 ": not a valid regular expression (", e.what(), ")"));
+  }
+}
+
+bool TensorRule::matches(const std::string& hf_name) const {
+  if (std::regex_search(hf_name, *regex)) return true;
+  const std::optional<std::string> gguf = io::gguf_name_from_hf(hf_name);
+  return gguf && std::regex_search(*gguf, *regex);
+}
+
 std::string QuantizeOptions::name() const {
   std::string out = linear ? linear->name : "unchanged";
+  for (const TensorRule& r : rules) out += " " + r.pattern + "=" + r.scheme.name;
   if (head) out += " head=" + head->name;
   if (embed) out += " embed=" + embed->name;
   return out;
+}
+
+const quant::Scheme* QuantizeOptions::linear_scheme(const std::string& hf_name) const {
+  for (const TensorRule& r : rules)
+    if (r.matches(hf_name)) return &r.scheme;
+  return linear ? &*linear : nullptr;
+}
+
+std::vector<const quant::Scheme*> QuantizeOptions::linear_schemes() const {
+  std::vector<const quant::Scheme*> out;
+  if (linear) out.push_back(&*linear);
+  for (const TensorRule& r : rules) out.push_back(&r.scheme);
+  return out;
+}
+
+void QuantizeOptions::check_rules(const model::LlamaConfig& config) const {
+  if (rules.empty()) return;
+  LB_CHECK_ARG(linear.has_value(), "--tensor-type ", rules[0].pattern, "=", rules[0].scheme.name,
+               " needs --scheme: the scheme of the linears no rule matches");
+  std::vector<bool> used(rules.size(), false);
+  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
+    for (size_t i = 0; i < rules.size(); ++i)
+      if (rules[i].matches(name)) {
+        used[i] = true;
+        break;
+      }
+  });
+  for (size_t i = 0; i < rules.size(); ++i)
+    LB_CHECK_ARG(used[i], "--tensor-type ", rules[i].pattern, "=", rules[i].scheme.name,
+                 " matches no block linear that an earlier rule leaves (names look like ",
+                 "model.layers.0.self_attn.v_proj.weight or blk.0.attn_v.weight)");
+}
+
+void add_tensor_rules(const QuantizeOptions& options, const model::LlamaConfig& config,
+                      nlohmann::json& quantization) {
+  if (options.rules.empty()) return;
+  nlohmann::json out = nlohmann::json::array();
+  for (const TensorRule& r : options.rules) {
+    nlohmann::json tensors = nlohmann::json::array();
+    model::for_each_linear(config, [&](const std::string& name, const Shape&) {
+      if (options.linear_scheme(name) == &r.scheme) tensors.push_back(name);
+    });
+    out.push_back({{"pattern", r.pattern},
+                   {"scheme", r.scheme.name},
+                   {"algorithm", r.scheme.algorithm},
+                   {"format", format_name(r.scheme.format)},
+                   {"tensors", std::move(tensors)}});
+  }
+  quantization["tensor_types"] = std::move(out);
 }
 
 QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& options,
                               kernels::ExecContext& ctx,
                               const std::function<void(const QuantizeProgress&)>& progress) {
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
-  if (options.linear) check_data_free(*options.linear);
+  options.check_rules(config);
+  for (const quant::Scheme* s : options.linear_schemes()) check_data_free(*s);
   if (options.head) check_data_free(*options.head);
   if (options.embed) check_data_free(*options.embed);
   std::vector<Job> jobs;
@@ -87,7 +160,7 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
     const QuantizedTensor& t = source.tensors.at(name);
     LB_CHECK_FORMAT(t.shape == shape, "tensor ", name, " has shape ", shape_string(t.shape),
                     ", expected ", shape_string(shape));
-    if (options.linear) jobs.push_back({name, &*options.linear});
+    if (const quant::Scheme* scheme = options.linear_scheme(name)) jobs.push_back({name, scheme});
   });
   const size_t n_linear = jobs.size();
   add_head_and_embed(source, config, options, jobs);
@@ -155,6 +228,7 @@ QuantizedModel quantize_model(const ModelSource& source, const QuantizeOptions& 
     result.quantization["group_size"] = scheme.format.group_size;
     result.quantization["symmetric"] = scheme.format.symmetric;
     result.quantization["targets"] = "linear layers of every block (q,k,v,o,gate,up,down)";
+    add_tensor_rules(options, config, result.quantization);
   }
   for (size_t i = n_linear; i < jobs.size(); ++i) {
     const bool embed = jobs[i].name == kEmbedName;

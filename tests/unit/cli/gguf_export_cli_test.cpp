@@ -146,6 +146,41 @@ TEST(GgufExport, GgmlOnlyFormatsRequantizeFromTheirDecodedValues) {
                         2, "pass --requantize");
 }
 
+// --tensor-type gives the matching block linears their own GGUF type (llama-quantize's mixes);
+// general.file_type stays the --scheme's.
+TEST(GgufExport, TensorTypeRulesGiveEachLinearItsOwnType) {
+  TempDir tmp;
+  const fs::path src = make_source(tmp);
+  const fs::path out = tmp.path() / "mixed.gguf";
+  const CommandResult r = run_lowbit(
+      "quantize -m " + src.string() + " --requantize --scheme q4_0 --tensor-type " +
+      "attn_v=q8_0 --tensor-type 'blk\\.0\\.ffn_down=q8_0' --format gguf --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  constexpr uint32_t kQ4_0 = 2, kQ8_0 = 8;
+  int v = 0, down0 = 0, q4 = 0;
+  const io::GgufFile file = io::GgufFile::open(out);
+  for (const io::GgufTensorInfo& t : file.tensors()) {
+    if (!t.name.starts_with("blk.") || t.ne.size() != 2) continue;
+    if (t.name.find("attn_v") != std::string::npos) {
+      EXPECT_EQ(t.type, kQ8_0) << t.name;
+      ++v;
+    } else if (t.name == "blk.0.ffn_down.weight") {
+      EXPECT_EQ(t.type, kQ8_0) << t.name;
+      ++down0;
+    } else {
+      EXPECT_EQ(t.type, kQ4_0) << t.name;
+      ++q4;
+    }
+  }
+  EXPECT_GT(v, 0);
+  EXPECT_EQ(down0, 1);
+  EXPECT_GT(q4, 0);
+  expect_one_line_error(run_lowbit("quantize -m " + src.string() + " --requantize --scheme q4_0 " +
+                                   "--tensor-type attn_v=w3g128 --format gguf --out " +
+                                   (tmp.path() / "bad.gguf").string()),
+                        2, "--tensor-type w3g128");
+}
+
 TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
   TempDir tmp;
   const fs::path src = make_source(tmp);
