@@ -5,13 +5,16 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <map>
 #include <optional>
 
 #include "cli/common.h"
 #include "eval/text_file.h"
 #include "model/kv_calibration.h"
 #include "model/llama_config.h"
+#include "ptq/bit_allocation.h"
 #include "ptq/calibration_windows.h"
+#include "ptq/sensitivity.h"
 #include "util/check.h"
 #include "util/log.h"
 
@@ -50,6 +53,16 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
   cmd->add_option("--threshold", f.threshold,
                   "llm-int8: input columns with any |x| >= this go through f32 (default 6)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--mix", f.mix,
+                  "Mixed bit widths: the linears whose rounding costs the model most (KL per "
+                  "extra bit, measured on --calib) get this scheme, within --target-bpw");
+  cmd->add_option("--target-bpw", f.target_bpw,
+                  "With --mix: the most bits per weight the linear layers may average")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--mix-samples", f.mix_samples,
+                  "With --mix: calibration windows the sensitivities are measured on")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
 }
 
 namespace {
@@ -134,8 +147,11 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const ptq::QuantizeOptions& given,
                                          const CalibrationFlags& flags, kernels::ExecContext& ctx,
                                          const std::filesystem::path& resume_dir) {
-  const ptq::QuantizeOptions options = apply_activation_flags(given, flags);
-  if (!ptq::needs_calibration(options)) {
+  ptq::QuantizeOptions options = apply_activation_flags(given, flags);
+  const bool mix = !flags.mix.empty();
+  LB_CHECK_ARG(mix == (flags.target_bpw > 0),
+               mix ? "--mix needs --target-bpw B" : "--target-bpw needs --mix SCHEME");
+  if (!ptq::needs_calibration(options) && !mix) {
     LB_CHECK_ARG(flags.calib.empty(), "--calib is given but scheme ",
                  options.linear ? options.linear->name : std::string("(none)"),
                  " does not use calibration data");
@@ -145,9 +161,14 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
     };
     return {ptq::quantize_model(source, options, ctx, progress), {}};
   }
-  LB_CHECK_ARG(!flags.calib.empty(), "scheme ", options.linear->name,
+  LB_CHECK_ARG(!flags.calib.empty(), mix ? "--mix" : "scheme " + options.linear->name,
                " needs calibration text: give --calib FILE");
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
+  std::optional<quant::Scheme> upgrade;
+  if (mix) {  // a budget that cannot work is refused before any measuring
+    upgrade = quant::find_scheme(flags.mix);
+    ptq::check_mix_budget(config, options, *upgrade, flags.target_bpw);
+  }
   const Tokenizer& tokenizer = require_tokenizer(source);
   const std::string text = eval::read_text_file(flags.calib, "--calib");
   const std::vector<int32_t> tokens = tokenizer.encode(text, /*add_bos=*/false);
@@ -157,6 +178,30 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   log_info("calibrate: ", windows.size(), " windows of ", seq_len, " tokens",
            tokenizer.bos_id() >= 0 ? " (BOS first)" : "", " from ", flags.calib, " (",
            tokens.size(), " tokens, seed ", flags.seed, ")");
+  std::vector<ptq::LinearSensitivity> sensitivity;
+  if (mix) {
+    const std::vector<std::vector<int32_t>> probe_windows(
+        windows.begin(), windows.begin() + std::min<int64_t>(flags.mix_samples,
+                                                             static_cast<int64_t>(windows.size())));
+    log_info("mix: measuring each linear's sensitivity (", options.linear->name, " rounding, ",
+             probe_windows.size(), " windows)");
+    sensitivity = ptq::measure_linear_sensitivity(
+        source, *options.linear, probe_windows, ctx, [](const ptq::SensitivityProgress& p) {
+          log_info("mix: [", p.done, "/", p.total, "] ", p.last->name, " KL ", p.last->kl, " (",
+                   static_cast<int64_t>(p.seconds), " s)");
+        });
+    const ptq::MixPlan plan =
+        ptq::plan_mixed_bits(sensitivity, config, options, *upgrade, flags.target_bpw);
+    log_info("mix: ", plan.upgraded.size(), " linears get ", upgrade->name, " (", plan.upgraded_kl,
+             " of ", plan.total_kl, " summed KL): ", plan.base_bits_per_weight, " -> ",
+             plan.bits_per_weight, " bits per weight");
+    options = ptq::apply_mix_plan(std::move(options), plan, *upgrade, flags.target_bpw);
+    if (!ptq::needs_calibration(options)) {
+      ptq::CalibratedModel out{ptq::quantize_model(source, options, ctx), {}};
+      out.sensitivity = std::move(sensitivity);
+      return out;
+    }
+  }
   ptq::CalibrationOptions calibration;
   calibration.gptq.damp = flags.damp;
   calibration.gptq.block_size = flags.block_size;
@@ -178,8 +223,10 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
              " s), largest relative output error ", p.worst_error, " (", p.worst_layer, ")");
     kill_if_asked(p.block);
   };
-  return ptq::quantize_calibrated(source, options, windows, calibration, ctx, progress,
-                                  store ? &*store : nullptr);
+  ptq::CalibratedModel out = ptq::quantize_calibrated(source, options, windows, calibration, ctx,
+                                                      progress, store ? &*store : nullptr);
+  out.sensitivity = std::move(sensitivity);
+  return out;
 }
 
 nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
@@ -187,12 +234,19 @@ nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
   nlohmann::json layers = nlohmann::json::array();
   double error = 0, rtn = 0;
   int64_t better = 0;
+  std::map<std::string, double, std::less<>> kl;
+  for (const ptq::LinearSensitivity& s : model.sensitivity) kl[s.name] = s.kl;
   for (const ptq::LayerReport& r : model.report) {
     layers.push_back(ptq::to_json(r));
+    if (const auto it = kl.find(r.name); it != kl.end())
+      layers.back()["sensitivity_kl"] = it->second;
     error += r.error;
     rtn += r.rtn_error;
     better += r.error < r.rtn_error ? 1 : 0;
   }
+  if (model.report.empty())  // a data-free mix: the sensitivities alone
+    for (const ptq::LinearSensitivity& s : model.sensitivity)
+      layers.push_back({{"name", s.name}, {"sensitivity_kl", s.kl}});
   const auto n = static_cast<double>(model.report.size());
   return {{"scheme", options.name()},
           {"metric", "||W X - Q X||^2 / ||W X||^2 on the calibration inputs"},

@@ -33,10 +33,15 @@ struct CalibrationFlags {
   bool true_sequential = false;
   std::string alpha = "0.5";        // SmoothQuant migration strength in [0, 1], or "auto"
   std::optional<double> threshold;  // llm-int8: |x| that routes an input column to f32
+  // Mixed bit widths by measured sensitivity: linears most sensitive per extra bit get `mix`
+  // while the linears average at most target_bpw bits per weight.
+  std::string mix;
+  double target_bpw = 0;
+  int64_t mix_samples = 4;  // calibration windows the sensitivities are measured on
 };
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
-// --mse-clip, --true-sequential, --alpha, --threshold.
+// --mse-clip, --true-sequential, --alpha, --threshold, --mix, --target-bpw, --mix-samples.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
 
 // fp8 KV-cache scales from flags.calib: amax / 448 per layer over calibration windows drawn as
@@ -55,7 +60,8 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const CalibrationFlags& flags, kernels::ExecContext& ctx,
                                          const std::filesystem::path& resume_dir = {});
 
-// The --report document: per linear layer, the method's and RTN's relative output error.
+// The --report document: per linear layer, the method's and RTN's relative output error (and,
+// with --mix, its measured sensitivity).
 nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
                                  const ptq::QuantizeOptions& options);
 

@@ -118,15 +118,19 @@ int run_eval(const EvalArgs& a) {
   // --calib also calibrates an fp8 KV cache; the weights see it only when their scheme uses it.
   const bool calibrated_kv = kv.dtype == kernels::KvDtype::fp8 && !a.calibration.calib.empty();
   CalibrationFlags weight_calibration = a.calibration;
-  if (calibrated_kv && !ptq::needs_calibration(quantize)) weight_calibration.calib.clear();
+  if (calibrated_kv && !ptq::needs_calibration(quantize) && a.calibration.mix.empty())
+    weight_calibration.calib.clear();
 
   auto model = ptq::build_model(source.config, source.tensors);
   model::TensorSizes sizes = model::tensor_sizes(config, source.tensors);
   std::unique_ptr<model::LlamaModel> quantized;
+  // What the linears got (with --mix, the planned mix).
+  std::string scheme_name = quantize.empty() ? std::string() : quantize.name();
   if (!quantize.empty()) {
     const ptq::QuantizedModel q =
         quantize_with_flags(source, quantize, weight_calibration, ctx).model;
-    log_info("eval: quantized with ", quantize.name());
+    scheme_name = q.quantization.value("scheme", scheme_name);
+    log_info("eval: quantized with ", scheme_name);
     // quantize_model measured the result already.
     sizes = {q.linear_bits_per_weight, q.file_bits_per_weight, q.bytes};
     quantized = ptq::build_model(source.config, q.tensors);
@@ -157,7 +161,6 @@ int run_eval(const EvalArgs& a) {
       eval::evaluate(evaluated, baseline, tokens, tokenizer.bos_id(), run_options, ctx, progress);
   const nlohmann::json kv_json =
       kv_memory_json(config, kv, plan.ctx, static_cast<double>(sizes.bytes), a.kv.memory_gib);
-  std::string scheme_name = quantize.empty() ? std::string() : quantize.name();
   if (scheme_name.empty() && source.quantization.is_object())
     scheme_name = source.quantization.value("scheme", std::string());
   const std::string baseline_name =

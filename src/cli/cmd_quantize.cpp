@@ -252,7 +252,8 @@ int run_quantize(const QuantizeArgs& a) {
     check_gguf_scheme(quantize.head, "--head");
     check_gguf_scheme(quantize.embed, "--embed");
   }
-  LB_CHECK_ARG(a.report.empty() || ptq::needs_calibration(quantize),
+  const bool calibrates = ptq::needs_calibration(quantize) || !a.calibration.mix.empty();
+  LB_CHECK_ARG(a.report.empty() || calibrates,
                "--report needs a calibrated scheme (gptq-*) and --calib: the errors are measured "
                "on the calibration inputs");
   const std::optional<io::HfQuantLayout> layout = hf_layout(format);
@@ -272,7 +273,7 @@ int run_quantize(const QuantizeArgs& a) {
     check_output_directory(a.out, a.force, io::is_lowbit_checkpoint, "a lowbit checkpoint");
   }
   const std::filesystem::path resume_dir =
-      ptq::needs_calibration(quantize) ? partial_run_dir(a.out) : std::filesystem::path();
+      calibrates ? partial_run_dir(a.out) : std::filesystem::path();
   if (!resume_dir.empty()) ptq::BlockStore::check_location(resume_dir);
   ModelSource source = open_model(a.model);
   decode_ggml_only_formats(source);

@@ -78,7 +78,8 @@ int run_sweep_command(const SweepArgs& a) {
   setup.rules = targets.rules;
   setup.quantize = [&](const ptq::QuantizeOptions& o) {
     CalibrationFlags flags = a.calibration;
-    if (!ptq::needs_calibration(o)) flags.calib.clear();  // data-free rows ignore --calib
+    // Data-free rows ignore --calib (unless --mix measures on it).
+    if (!ptq::needs_calibration(o) && flags.mix.empty()) flags.calib.clear();
     // --alpha and --threshold apply to the rows of the schemes they belong to.
     if (!o.linear || o.linear->algorithm != "smoothquant") flags.alpha = CalibrationFlags{}.alpha;
     if (!o.linear || o.linear->act.kind != ActQuantKind::int8_outlier_split)

@@ -78,7 +78,8 @@ std::vector<SweepRow> run_sweep(
     ptq::QuantizedModel q =
         setup.quantize ? setup.quantize(q_options) : ptq::quantize_model(source, q_options, ctx);
     row.quantize_seconds = timer.seconds();
-    row.bits_per_weight = q.linear_bits_per_weight;  // measured by quantize_model
+    row.scheme = q.quantization.value("scheme", row.scheme);  // with --mix, the planned mix
+    row.bits_per_weight = q.linear_bits_per_weight;           // measured by quantize_model
     row.file_bits_per_weight = q.file_bits_per_weight;
     row.bytes = q.bytes;
     auto m = ptq::build_model(source.config, q.tensors);

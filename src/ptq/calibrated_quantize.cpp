@@ -422,7 +422,10 @@ nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
   const quant::GptqOptions& g = calibration.gptq;
   const quant::AwqOptions& a = calibration.awq;
+  nlohmann::json rules = nlohmann::json::array();
+  for (const TensorRule& r : options.rules) rules.push_back(r.pattern + "=" + r.scheme.name);
   return {{"scheme", options.name()},
+          {"tensor_types", std::move(rules)},
           {"windows", windows.size()},
           {"window_tokens", windows.empty() ? 0 : windows[0].size()},
           {"windows_fnv1a", hex},

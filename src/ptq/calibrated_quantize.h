@@ -18,6 +18,7 @@
 #include "ptq/block_store.h"
 #include "ptq/layer_report.h"
 #include "ptq/quantize_model.h"
+#include "ptq/sensitivity.h"
 #include "ptq/smooth_block.h"
 #include "quant/awq.h"
 #include "quant/gptq.h"
@@ -46,6 +47,7 @@ struct CalibrationProgress {
 struct CalibratedModel {
   QuantizedModel model;
   std::vector<LayerReport> report;
+  std::vector<LinearSensitivity> sensitivity = {};  // measured by --mix, else empty
 };
 
 // Quantizes `source` with the calibrated algorithm of options.linear (gptq or awq) on `windows`

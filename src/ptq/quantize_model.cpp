@@ -92,7 +92,10 @@ bool TensorRule::matches(const std::string& hf_name) const {
 
 std::string QuantizeOptions::name() const {
   std::string out = linear ? linear->name : "unchanged";
-  for (const TensorRule& r : rules) out += " " + r.pattern + "=" + r.scheme.name;
+  if (!label.empty())
+    out = label;
+  else
+    for (const TensorRule& r : rules) out += " " + r.pattern + "=" + r.scheme.name;
   if (head) out += " head=" + head->name;
   if (embed) out += " embed=" + embed->name;
   return out;

@@ -54,6 +54,9 @@ struct QuantizeOptions {
   std::optional<quant::Scheme> head;    // lm_head.weight; nullopt keeps its stored format
   std::optional<quant::Scheme> embed;   // model.embed_tokens.weight; likewise
   std::vector<TensorRule> rules = {};   // per-linear overrides of `linear`; the first match wins
+  // When set, what name() calls the linears' schemes instead of listing every rule (a mix
+  // planned by sensitivity has one rule per upgraded linear).
+  std::string label = {};
 
   bool empty() const { return !linear && !head && !embed; }
   // "w4g128", "w4g128 head=w8", "gptq-w3g128 v_proj=gptq-w4g128 head=w8": what the output is

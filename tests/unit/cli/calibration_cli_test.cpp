@@ -11,6 +11,9 @@
 #include <random>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "io/checkpoint.h"
 #include "testing/test_data.h"
 #include "util/atomic_file.h"
 
@@ -153,6 +156,51 @@ TEST(CalibrationCli, BadCalibrationTextIsRefusedNamingCalib) {
                         2, "does not use calibration data");
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(partial(out)));
+}
+
+// --mix measures each linear's sensitivity on --calib and upgrades the most sensitive within
+// --target-bpw: the checkpoint records which linears got what, --report their sensitivities.
+TEST(CalibrationCli, MixUpgradesMeasuredLinearsWithinTheTarget) {
+  Fixture f;
+  const fs::path out = f.tmp.path() / "mixed", report = f.tmp.path() / "report.json";
+  const CommandResult r = f.quantize(
+      "gptq-w3g32", out, "--mix w8 --target-bpw 4.6 --mix-samples 2 --report " + report.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("mix: [28/28]"), std::string::npos) << r.err;
+  const io::Checkpoint ck = io::read_checkpoint(out);
+  const nlohmann::json& q = ck.quantization;
+  EXPECT_LE(q.at("bits_per_weight").get<double>(), 4.6);
+  EXPECT_GT(q.at("bits_per_weight").get<double>(), 4.3);  // w3g32 alone: about 4
+  EXPECT_EQ(q.at("scheme"), "gptq-w3g32 mix=w8@4.6");
+  const nlohmann::json& rules = q.at("tensor_types");
+  ASSERT_FALSE(rules.empty());
+  int upgraded = 0;
+  for (const nlohmann::json& rule : rules) {
+    EXPECT_EQ(rule.at("scheme"), "w8");
+    ASSERT_EQ(rule.at("tensors").size(), 1u);
+    const std::string name = rule.at("tensors")[0];
+    EXPECT_EQ(ck.tensors.at(name).format.bits, 8) << name;
+    ++upgraded;
+  }
+  int threes = 0;
+  for (const std::string& name : ck.tensors.names())
+    threes += ck.tensors.at(name).format.bits == 3 ? 1 : 0;
+  EXPECT_EQ(upgraded + threes, 28);
+  std::ifstream in(report);
+  const nlohmann::json rep = nlohmann::json::parse(in);
+  ASSERT_EQ(rep.at("layers").size(), 28u);
+  for (const nlohmann::json& layer : rep.at("layers"))
+    EXPECT_GT(layer.at("sensitivity_kl").get<double>(), 0) << layer.dump();
+
+  const std::string base = "quantize --model " + f.hf.string() + " --scheme w3g32 --out " +
+                           (f.tmp.path() / "bad").string() + " ";
+  expect_one_line_error(run_lowbit(base + "--mix w8"), 2, "--mix needs --target-bpw B");
+  expect_one_line_error(run_lowbit(base + "--target-bpw 4"), 2, "--target-bpw needs --mix SCHEME");
+  expect_one_line_error(run_lowbit(base + "--mix w8 --target-bpw 4"), 2,
+                        "--mix needs calibration text: give --calib FILE");
+  expect_one_line_error(run_lowbit(base + "--mix w8 --target-bpw 2 --calib " + f.calib.string()), 2,
+                        "--target-bpw 2 is below the 4.0");
+  EXPECT_FALSE(fs::exists(f.tmp.path() / "bad"));
 }
 
 }  // namespace
