@@ -37,7 +37,7 @@ struct CalibrationFlags {
   // while the linears average at most target_bpw bits per weight.
   std::string mix;
   double target_bpw = 0;
-  int64_t mix_samples = 4;  // calibration windows the sensitivities are measured on
+  int64_t mix_samples = 2;  // calibration windows the sensitivities are measured on
 };
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,

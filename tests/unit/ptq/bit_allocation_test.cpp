@@ -18,22 +18,15 @@
 #include "ptq/calibration_windows.h"
 #include "ptq/model_loader.h"
 #include "ptq/sensitivity.h"
-#include "ptq/synthetic_model.h"
 #include "quant/rtn.h"
 #include "quant/scheme.h"
+#include "testing/synthetic_source.h"
 #include "util/error.h"
 
 namespace lowbit::ptq {
 namespace {
 
-ModelSource tiny_source() {
-  const SyntheticModel m = make_synthetic_model(synthetic_preset("tiny"));
-  ModelSource source;
-  source.config = m.config;
-  source.tensors = m.tensors;
-  source.format = "hf";
-  return source;
-}
+ModelSource tiny_source() { return testing::synthetic_source("tiny"); }
 
 std::vector<std::vector<int32_t>> windows(int64_t vocab, int64_t n, int64_t len) {
   std::vector<int32_t> tokens(2048);

@@ -15,22 +15,15 @@
 #include "ptq/calibrated_quantize.h"
 #include "ptq/calibration_windows.h"
 #include "ptq/quantize_model.h"
-#include "ptq/synthetic_model.h"
 #include "quant/scheme.h"
+#include "testing/synthetic_source.h"
 #include "testing/test_data.h"
 #include "util/error.h"
 
 namespace lowbit::ptq {
 namespace {
 
-ModelSource tiny_source() {
-  const SyntheticModel m = make_synthetic_model(synthetic_preset("tiny"));
-  ModelSource source;
-  source.config = m.config;
-  source.tensors = m.tensors;
-  source.format = "hf";
-  return source;
-}
+ModelSource tiny_source() { return testing::synthetic_source("tiny"); }
 
 QuantizeOptions options_with(const std::string& linear,
                              const std::vector<std::pair<std::string, std::string>>& rules) {
