@@ -59,6 +59,9 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
   cmd->add_option("--target-bpw", f.target_bpw,
                   "With --mix: the most bits per weight the linear layers may average")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--mix-sensitivity", f.mix_sensitivity,
+                  "With --mix: take the sensitivities from this --report of an earlier --mix run "
+                  "(same model and rounding) instead of measuring them again");
   cmd->add_option("--mix-samples", f.mix_samples,
                   "With --mix: calibration windows the sensitivities are measured on")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
@@ -143,6 +146,77 @@ kernels::KvFormat calibrated_fp8_kv(const CalibrationFlags& flags, const model::
   return model::calibrate_fp8_kv(model, windows, ctx);
 }
 
+namespace {
+
+// --mix-sensitivity's sensitivities, checked against the model and the rounding.
+ptq::SensitivityRun reused_sensitivity(const model::LlamaConfig& config,
+                                       const ptq::QuantizeOptions& options,
+                                       const std::string& path) {
+  const std::string probe = format_name(options.linear->format);
+  ptq::SensitivityRun run = read_sensitivity_report(path);
+  LB_CHECK_ARG(run.probe_format == probe, "--mix-sensitivity ", path, ": measured with ",
+               run.probe_format, " rounding; --scheme ", options.linear->name, " rounds to ",
+               probe);
+  model::for_each_linear(config, [&](const std::string& name, const Shape&) {
+    LB_CHECK_ARG(std::any_of(run.linears.begin(), run.linears.end(),
+                             [&](const auto& l) { return l.name == name; }),
+                 "--mix-sensitivity ", path, ": no sensitivity for ", name, " (another model?)");
+  });
+  return run;
+}
+
+// --mix's sensitivities measured on the first --mix-samples windows.
+ptq::SensitivityRun measured_sensitivity(const ModelSource& source,
+                                         const ptq::QuantizeOptions& options,
+                                         const CalibrationFlags& flags,
+                                         const std::vector<std::vector<int32_t>>& windows,
+                                         kernels::ExecContext& ctx) {
+  const std::vector<std::vector<int32_t>> probe_windows(
+      windows.begin(),
+      windows.begin() + std::min<int64_t>(flags.mix_samples, static_cast<int64_t>(windows.size())));
+  ptq::SensitivityRun run;
+  run.probe_format = format_name(options.linear->format);
+  log_info("mix: measuring each linear's sensitivity (", run.probe_format, " rounding, ",
+           probe_windows.size(), " windows)");
+  run.windows = static_cast<int64_t>(probe_windows.size());
+  run.window_tokens = static_cast<int64_t>(probe_windows[0].size());
+  run.linears = ptq::measure_linear_sensitivity(
+      source, *options.linear, probe_windows, ctx, [](const ptq::SensitivityProgress& p) {
+        log_info("mix: [", p.done, "/", p.total, "] ", p.last->name, " KL ", p.last->kl, " (",
+                 static_cast<int64_t>(p.seconds), " s)");
+      });
+  return run;
+}
+
+}  // namespace
+
+ptq::SensitivityRun read_sensitivity_report(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(eval::read_text_file(path, "--mix-sensitivity"));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(concat(path, ": not a --report JSON file (", e.what(), ")"));
+  }
+  ptq::SensitivityRun run;
+  try {
+    const nlohmann::json& m = j.at("sensitivity");
+    run.probe_format = m.at("probe_format").get<std::string>();
+    run.windows = m.at("windows").get<int64_t>();
+    run.window_tokens = m.at("window_tokens").get<int64_t>();
+    for (const nlohmann::json& layer : j.at("layers")) {
+      const double kl = layer.at("sensitivity_kl").get<double>();
+      const std::string name = layer.at("name").get<std::string>();
+      LB_CHECK_FORMAT(std::isfinite(kl) && kl >= 0, path, ": sensitivity of ", name, " is ", kl,
+                      ", not a KL divergence");
+      run.linears.push_back({name, 0, kl});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(
+        concat(path, ": no sensitivities (written by quantize --mix --report): ", e.what()));
+  }
+  return run;
+}
+
 ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const ptq::QuantizeOptions& given,
                                          const CalibrationFlags& flags, kernels::ExecContext& ctx,
@@ -165,9 +239,12 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                " needs calibration text: give --calib FILE");
   const model::LlamaConfig config = model::LlamaConfig::from_json(source.config);
   std::optional<quant::Scheme> upgrade;
+  ptq::SensitivityRun sensitivity;
   if (mix) {  // a budget that cannot work is refused before any measuring
     upgrade = quant::find_scheme(flags.mix);
     ptq::check_mix_budget(config, options, *upgrade, flags.target_bpw);
+    if (!flags.mix_sensitivity.empty())
+      sensitivity = reused_sensitivity(config, options, flags.mix_sensitivity);
   }
   const Tokenizer& tokenizer = require_tokenizer(source);
   const std::string text = eval::read_text_file(flags.calib, "--calib");
@@ -178,20 +255,15 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   log_info("calibrate: ", windows.size(), " windows of ", seq_len, " tokens",
            tokenizer.bos_id() >= 0 ? " (BOS first)" : "", " from ", flags.calib, " (",
            tokens.size(), " tokens, seed ", flags.seed, ")");
-  std::vector<ptq::LinearSensitivity> sensitivity;
   if (mix) {
-    const std::vector<std::vector<int32_t>> probe_windows(
-        windows.begin(), windows.begin() + std::min<int64_t>(flags.mix_samples,
-                                                             static_cast<int64_t>(windows.size())));
-    log_info("mix: measuring each linear's sensitivity (", options.linear->name, " rounding, ",
-             probe_windows.size(), " windows)");
-    sensitivity = ptq::measure_linear_sensitivity(
-        source, *options.linear, probe_windows, ctx, [](const ptq::SensitivityProgress& p) {
-          log_info("mix: [", p.done, "/", p.total, "] ", p.last->name, " KL ", p.last->kl, " (",
-                   static_cast<int64_t>(p.seconds), " s)");
-        });
+    if (sensitivity.linears.empty()) {
+      sensitivity = measured_sensitivity(source, options, flags, windows, ctx);
+    } else {
+      log_info("mix: sensitivities of ", sensitivity.linears.size(), " linears from ",
+               flags.mix_sensitivity);
+    }
     const ptq::MixPlan plan =
-        ptq::plan_mixed_bits(sensitivity, config, options, *upgrade, flags.target_bpw);
+        ptq::plan_mixed_bits(sensitivity.linears, config, options, *upgrade, flags.target_bpw);
     log_info("mix: ", plan.upgraded.size(), " linears get ", upgrade->name, " (", plan.upgraded_kl,
              " of ", plan.total_kl, " summed KL): ", plan.base_bits_per_weight, " -> ",
              plan.bits_per_weight, " bits per weight");
@@ -235,7 +307,7 @@ nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
   double error = 0, rtn = 0;
   int64_t better = 0;
   std::map<std::string, double, std::less<>> kl;
-  for (const ptq::LinearSensitivity& s : model.sensitivity) kl[s.name] = s.kl;
+  for (const ptq::LinearSensitivity& s : model.sensitivity.linears) kl[s.name] = s.kl;
   for (const ptq::LayerReport& r : model.report) {
     layers.push_back(ptq::to_json(r));
     if (const auto it = kl.find(r.name); it != kl.end())
@@ -245,16 +317,23 @@ nlohmann::json layer_report_json(const ptq::CalibratedModel& model,
     better += r.error < r.rtn_error ? 1 : 0;
   }
   if (model.report.empty())  // a data-free mix: the sensitivities alone
-    for (const ptq::LinearSensitivity& s : model.sensitivity)
+    for (const ptq::LinearSensitivity& s : model.sensitivity.linears)
       layers.push_back({{"name", s.name}, {"sensitivity_kl", s.kl}});
   const auto n = static_cast<double>(model.report.size());
-  return {{"scheme", options.name()},
-          {"metric", "||W X - Q X||^2 / ||W X||^2 on the calibration inputs"},
-          {"layers", layers},
-          {"mean_relative_output_error", n > 0 ? error / n : 0.0},
-          {"mean_rtn_relative_output_error", n > 0 ? rtn / n : 0.0},
-          {"layers_better_than_rtn", better},
-          {"calibration", model.model.quantization.value("calibration", nlohmann::json())}};
+  nlohmann::json out = {
+      {"scheme", model.model.quantization.value("scheme", options.name())},
+      {"metric", "||W X - Q X||^2 / ||W X||^2 on the calibration inputs"},
+      {"layers", layers},
+      {"mean_relative_output_error", n > 0 ? error / n : 0.0},
+      {"mean_rtn_relative_output_error", n > 0 ? rtn / n : 0.0},
+      {"layers_better_than_rtn", better},
+      {"calibration", model.model.quantization.value("calibration", nlohmann::json())}};
+  if (!model.sensitivity.linears.empty())
+    out["sensitivity"] = {{"probe_format", model.sensitivity.probe_format},
+                          {"windows", model.sensitivity.windows},
+                          {"window_tokens", model.sensitivity.window_tokens},
+                          {"metric", "KL(stored || this linear alone rounded), nats per position"}};
+  return out;
 }
 
 }  // namespace lowbit::cli

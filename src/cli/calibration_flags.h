@@ -37,11 +37,13 @@ struct CalibrationFlags {
   // while the linears average at most target_bpw bits per weight.
   std::string mix;
   double target_bpw = 0;
-  int64_t mix_samples = 2;  // calibration windows the sensitivities are measured on
+  int64_t mix_samples = 2;      // calibration windows the sensitivities are measured on
+  std::string mix_sensitivity;  // a --report with sensitivities to reuse instead of measuring
 };
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
-// --mse-clip, --true-sequential, --alpha, --threshold, --mix, --target-bpw, --mix-samples.
+// --mse-clip, --true-sequential, --alpha, --threshold, --mix, --target-bpw, --mix-samples,
+// --mix-sensitivity.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
 
 // fp8 KV-cache scales from flags.calib: amax / 448 per layer over calibration windows drawn as
@@ -59,6 +61,10 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
                                          const ptq::QuantizeOptions& options,
                                          const CalibrationFlags& flags, kernels::ExecContext& ctx,
                                          const std::filesystem::path& resume_dir = {});
+
+// The sensitivities a --report of a --mix run holds (FormatError naming `path` when it has
+// none or they are not KL divergences).
+ptq::SensitivityRun read_sensitivity_report(const std::string& path);
 
 // The --report document: per linear layer, the method's and RTN's relative output error (and,
 // with --mix, its measured sensitivity).

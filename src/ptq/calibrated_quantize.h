@@ -47,7 +47,7 @@ struct CalibrationProgress {
 struct CalibratedModel {
   QuantizedModel model;
   std::vector<LayerReport> report;
-  std::vector<LinearSensitivity> sensitivity = {};  // measured by --mix, else empty
+  SensitivityRun sensitivity = {};  // what --mix planned from, else empty
 };
 
 // Quantizes `source` with the calibrated algorithm of options.linear (gptq or awq) on `windows`

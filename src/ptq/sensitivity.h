@@ -24,6 +24,13 @@ struct LinearSensitivity {
   double kl = 0;        // mean KL(model || model with this linear rounded), nats per position
 };
 
+// What a mix plan was made from: the linears' sensitivities and how they were measured.
+struct SensitivityRun {
+  std::vector<LinearSensitivity> linears;
+  std::string probe_format;  // format_name of the rounding
+  int64_t windows = 0, window_tokens = 0;
+};
+
 struct SensitivityProgress {
   int64_t done = 0, total = 0;  // linears measured
   const LinearSensitivity* last = nullptr;

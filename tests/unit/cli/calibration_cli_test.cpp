@@ -192,6 +192,30 @@ TEST(CalibrationCli, MixUpgradesMeasuredLinearsWithinTheTarget) {
   for (const nlohmann::json& layer : rep.at("layers"))
     EXPECT_GT(layer.at("sensitivity_kl").get<double>(), 0) << layer.dump();
 
+  EXPECT_EQ(rep.at("scheme"), "gptq-w3g32 mix=w8@4.6");
+  EXPECT_EQ(rep.at("sensitivity").at("windows"), 2);
+
+  // The sensitivities are reused from the report: the same plan, with nothing measured again.
+  const fs::path again = f.tmp.path() / "again";
+  const CommandResult reuse = f.quantize(
+      "gptq-w3g32", again, "--mix w8 --target-bpw 4.6 --mix-sensitivity " + report.string());
+  ASSERT_EQ(reuse.exit_code, 0) << reuse.err;
+  EXPECT_EQ(reuse.err.find("mix: [1/28]"), std::string::npos) << reuse.err;
+  EXPECT_NE(reuse.err.find("mix: sensitivities of 28 linears from"), std::string::npos);
+  EXPECT_EQ(io::read_checkpoint(again).quantization.at("tensor_types"), rules);
+  expect_one_line_error(
+      f.quantize("gptq-w4g32", f.tmp.path() / "other",
+                 "--mix w8 --target-bpw 5.5 --mix-sensitivity " + report.string()),
+      2, "measured with int3 g32");
+  const fs::path plain_report = f.tmp.path() / "plain.json";
+  ASSERT_EQ(f.quantize("gptq-w3g32", f.tmp.path() / "plain", "--report " + plain_report.string())
+                .exit_code,
+            0);
+  expect_one_line_error(
+      f.quantize("gptq-w3g32", f.tmp.path() / "other",
+                 "--mix w8 --target-bpw 4.6 --mix-sensitivity " + plain_report.string()),
+      3, "no sensitivities");
+
   const std::string base = "quantize --model " + f.hf.string() + " --scheme w3g32 --out " +
                            (f.tmp.path() / "bad").string() + " ";
   expect_one_line_error(run_lowbit(base + "--mix w8"), 2, "--mix needs --target-bpw B");
