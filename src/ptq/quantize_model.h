@@ -58,7 +58,7 @@ struct QuantizeOptions {
   // planned by sensitivity has one rule per upgraded linear).
   std::string label = {};
 
-  bool empty() const { return !linear && !head && !embed; }
+  bool empty() const { return !linear && !head && !embed && rules.empty(); }
   // "w4g128", "w4g128 head=w8", "gptq-w3g128 v_proj=gptq-w4g128 head=w8": what the output is
   // called.
   std::string name() const;

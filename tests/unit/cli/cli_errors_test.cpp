@@ -24,6 +24,31 @@ TEST(CliErrors, UnknownSchemeAndFlags) {
   expect_one_line_error(run_lowbit("frobnicate"), 2, "frobnicate");
 }
 
+// --tensor-type rules are never dropped silently: each command refuses a malformed rule, a rule
+// without --scheme and a rule that matches no linear, with one line naming the flag.
+TEST(CliErrors, TensorTypeRulesAreCheckedByEveryCommand) {
+  LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
+  TempDir tmp;
+  const std::string m = " --model " + bin.string();
+  const std::filesystem::path text = tmp.path() / "text.txt";
+  write(text, std::string(4000, 'a') + "\n");
+  const std::string commands[] = {"quantize" + m + " --out " + (tmp.path() / "q").string(),
+                                  "eval" + m + " --text " + text.string(),
+                                  "bench" + m + " -p 8 -n 2 -r 1"};
+  for (const std::string& c : commands) {
+    expect_one_line_error(run_lowbit(c + " --tensor-type v_proj=w8"), 2, "needs --scheme");
+    expect_one_line_error(run_lowbit(c + " --scheme w4g32 --tensor-type vproj=w8"), 2,
+                          "--tensor-type vproj=w8 matches no block linear");
+    expect_one_line_error(run_lowbit(c + " --scheme w4g32 --tensor-type v_proj"), 2,
+                          "expected REGEX=SCHEME");
+    expect_one_line_error(run_lowbit(c + " --scheme w4g32 --tensor-type 'v(=w8'"), 2,
+                          "not a valid regular expression");
+    expect_one_line_error(run_lowbit(c + " --scheme w4g32 --tensor-type v_proj=w5x7"), 2,
+                          "unknown scheme 'w5x7'");
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "q"));
+}
+
 TEST(CliErrors, MissingTokenizerIsNamed) {
   LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
   TempDir tmp;
