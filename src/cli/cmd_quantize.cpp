@@ -359,9 +359,11 @@ int run_quantize(const QuantizeArgs& a) {
     if (ec) log_warning("could not remove ", resume_dir.string(), ": ", ec.message());
   }
   const double seconds = timer.seconds();
+  // With --mix, the planned mix.
+  const std::string scheme_name = q.quantization.value("scheme", quantize.name());
   if (a.json) {
     print_json({{"out", a.out},
-                {"scheme", quantize.name()},
+                {"scheme", scheme_name},
                 {"quantized_from", baseline},
                 {"bytes", q.bytes},
                 {"bits_per_weight", q.linear_bits_per_weight},
@@ -371,7 +373,7 @@ int run_quantize(const QuantizeArgs& a) {
     std::printf(
         "wrote %s: scheme %s from %s, %s, %.4f bits per weight over the linear layers, %.4f over "
         "all tensors (%.1f s)\n",
-        a.out.c_str(), quantize.name().c_str(), baseline.c_str(),
+        a.out.c_str(), scheme_name.c_str(), baseline.c_str(),
         human_bytes(static_cast<double>(q.bytes)).c_str(), q.linear_bits_per_weight,
         q.file_bits_per_weight, seconds);
   }

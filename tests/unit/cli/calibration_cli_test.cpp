@@ -167,6 +167,7 @@ TEST(CalibrationCli, MixUpgradesMeasuredLinearsWithinTheTarget) {
       "gptq-w3g32", out, "--mix w8 --target-bpw 4.6 --mix-samples 2 --report " + report.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("mix: [28/28]"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("scheme gptq-w3g32 mix=w8@4.6 from"), std::string::npos) << r.out;
   const io::Checkpoint ck = io::read_checkpoint(out);
   const nlohmann::json& q = ck.quantization;
   EXPECT_LE(q.at("bits_per_weight").get<double>(), 4.6);
