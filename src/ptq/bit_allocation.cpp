@@ -23,10 +23,6 @@ std::string exact_pattern(const std::string& name) {
   return out + "$";
 }
 
-}  // namespace
-
-namespace {
-
 struct Candidate {
   std::string name;
   double extra_bits;  // stored bits the upgrade adds
