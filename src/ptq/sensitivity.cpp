@@ -21,16 +21,21 @@ QuantizedTensor& linear_slot(model::BlockWeights& b, size_t index) {
   return *slots[index];
 }
 
+// log(sum_v exp(z[v])) of one row, in double.
+double row_log_sum_exp(const float* z, int64_t vocab) {
+  const float zmax = *std::max_element(z, z + vocab);
+  double sum = 0;
+  for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(z[v] - zmax));
+  return static_cast<double>(zmax) + std::log(sum);
+}
+
 // log-softmax of each row of logits[rows, vocab], in double, into out (as float).
 void log_softmax_rows(const float* logits, int64_t rows, int64_t vocab, float* out,
                       kernels::ExecContext& ctx) {
   ctx.pool->parallel_for(0, rows, 1, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* z = logits + r * vocab;
-      const float zmax = *std::max_element(z, z + vocab);
-      double sum = 0;
-      for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(z[v] - zmax));
-      const double lse = static_cast<double>(zmax) + std::log(sum);
+      const double lse = row_log_sum_exp(z, vocab);
       for (int64_t v = 0; v < vocab; ++v)
         out[r * vocab + v] = static_cast<float>(static_cast<double>(z[v]) - lse);
     }
@@ -46,10 +51,7 @@ double kl_sum(const float* logp, const float* logits, int64_t rows, int64_t voca
     for (int64_t r = b; r < e; ++r) {
       const float* z = logits + r * vocab;
       const float* lp = logp + r * vocab;
-      const float zmax = *std::max_element(z, z + vocab);
-      double sum = 0;
-      for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(z[v] - zmax));
-      const double lse = static_cast<double>(zmax) + std::log(sum);
+      const double lse = row_log_sum_exp(z, vocab);
       double kl = 0;
       for (int64_t v = 0; v < vocab; ++v) {
         const double p = std::exp(static_cast<double>(lp[v]));
