@@ -35,6 +35,12 @@ std::vector<float> as_f32(const TensorMap& tensors, const std::string& name, int
 
 }  // namespace
 
+QuantizedTensor& BlockWeights::linear(int64_t index) {
+  QuantizedTensor* const slots[7] = {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down};
+  LB_CHECK_ARG(index >= 0 && index < 7, "block linear index ", index, " is outside [0, 7)");
+  return *slots[index];
+}
+
 std::vector<std::string> linear_tensor_names(int64_t layer) {
   return {
       layer_name(layer, "self_attn.q_proj.weight"), layer_name(layer, "self_attn.k_proj.weight"),

@@ -23,6 +23,10 @@ struct BlockWeights {
   QuantizedTensor w_gate;         // [hidden_dim, dim]
   QuantizedTensor w_up;           // [hidden_dim, dim]
   QuantizedTensor w_down;         // [dim, hidden_dim]
+
+  // The seven linears by index in forward order (q, k, v, o, gate, up, down), the order of
+  // linear_tensor_names; throws InvalidArgument outside [0, 7).
+  QuantizedTensor& linear(int64_t index);
 };
 
 struct LlamaWeights {

@@ -16,11 +16,6 @@ namespace lowbit::ptq {
 
 namespace {
 
-QuantizedTensor& linear_slot(model::BlockWeights& b, size_t index) {
-  QuantizedTensor* slots[7] = {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down};
-  return *slots[index];
-}
-
 // log(sum_v exp(z[v])) of one row, in double.
 double row_log_sum_exp(const float* z, int64_t vocab) {
   const float zmax = *std::max_element(z, z + vocab);
@@ -138,7 +133,7 @@ std::vector<LinearSensitivity> measure_linear_sensitivity(
       const QuantizedTensor& stored = source.tensors.at(names[i]);
       const std::vector<float> w = kernels::dequantize_all(stored);
       model::BlockWeights probed = weights.blocks[static_cast<size_t>(l)];
-      linear_slot(probed, i) =
+      probed.linear(static_cast<int64_t>(i)) =
           quantize_data_free(w.data(), stored.rows(), stored.cols(), rounding, names[i]);
       double kl = 0;
       for (size_t s = 0; s < windows.size(); ++s) {

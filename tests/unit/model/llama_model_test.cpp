@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/llama_config.h"
+#include "model/llama_weights.h"
 #include "ptq/model_loader.h"
 #include "ptq/quantize_model.h"
 #include "ptq/synthetic_model.h"
@@ -101,6 +103,21 @@ TEST(LlamaModel, MissingTensorIsNamed) {
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("model.layers.1.mlp.up_proj.weight"), std::string::npos);
   }
+}
+
+// BlockWeights::linear(i) is the linear linear_tensor_names(l)[i] names.
+TEST(LlamaModel, BlockLinearsByIndexFollowTheirNames) {
+  const ptq::SyntheticModel s = ptq::make_synthetic_model(ptq::synthetic_preset("tiny"));
+  const LlamaConfig c = LlamaConfig::from_json(s.config);
+  BlockWeights b = bind_block(c, s.tensors, 1);
+  const std::vector<std::string> names = linear_tensor_names(1);
+  for (int64_t i = 0; i < 7; ++i) {
+    const QuantizedTensor& want = s.tensors.at(names[static_cast<size_t>(i)]);
+    EXPECT_EQ(b.linear(i).codes.data(), want.codes.data()) << names[static_cast<size_t>(i)];
+  }
+  EXPECT_EQ(&b.linear(6), &b.w_down);
+  EXPECT_THROW(b.linear(7), InvalidArgument);
+  EXPECT_THROW(b.linear(-1), InvalidArgument);
 }
 
 // Logits::last writes the last position's row only: the same values as the full run's last row.
