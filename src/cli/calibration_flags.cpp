@@ -44,6 +44,9 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
   cmd->add_flag("--true-sequential", f.true_sequential,
                 "GPTQ: observe each linear's input with the block's earlier linears already "
                 "quantized (three more passes per block)");
+  cmd->add_flag("--match-float", f.match_float,
+                "GPTQ: fit each linear to the unquantized model's output (not to its own "
+                "output on the partly quantized model's inputs), correcting earlier layers' drift");
   cmd->add_flag("--mse-clip", f.mse_clip,
                 "GPTQ: search each group's range for the smallest squared error weighted by the "
                 "Hessian diagonal");
@@ -281,6 +284,7 @@ ptq::CalibratedModel quantize_with_flags(const ModelSource& source,
   calibration.gptq.static_groups = flags.act_order;
   calibration.gptq.mse_clip = flags.mse_clip;
   calibration.true_sequential = flags.true_sequential;
+  calibration.match_float = flags.match_float;
   calibration.smooth.alpha = parse_alpha(flags.alpha);
   std::optional<ptq::BlockStore> store;
   if (!resume_dir.empty()) {

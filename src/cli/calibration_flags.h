@@ -31,6 +31,7 @@ struct CalibrationFlags {
   bool act_order = false;
   bool mse_clip = false;
   bool true_sequential = false;
+  bool match_float = false;
   std::string alpha = "0.5";        // SmoothQuant migration strength in [0, 1], or "auto"
   std::optional<double> threshold;  // llm-int8: |x| that routes an input column to f32
   // Mixed bit widths by measured sensitivity: linears most sensitive per extra bit get `mix`
@@ -42,7 +43,8 @@ struct CalibrationFlags {
 };
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
-// --mse-clip, --true-sequential, --alpha, --threshold, --mix, --target-bpw, --mix-samples,
+// --mse-clip, --true-sequential, --match-float, --alpha, --threshold, --mix, --target-bpw,
+// --mix-samples,
 // --mix-sensitivity.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
 

@@ -13,20 +13,17 @@
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
 #include "ptq/awq_block.h"
+#include "ptq/float_target.h"
 #include "ptq/input_stats.h"
 #include "ptq/smooth_block.h"
 #include "quant/rtn.h"
 #include "util/check.h"
+#include "util/log.h"
 #include "util/timer.h"
 
 namespace lowbit::ptq {
 
 namespace {
-
-QuantizedTensor* linear_slot(model::BlockWeights& b, int index) {
-  QuantizedTensor* slots[7] = {&b.wq, &b.wk, &b.wv, &b.wo, &b.w_gate, &b.w_up, &b.w_down};
-  return slots[index];
-}
 
 int64_t input_width(const model::LlamaConfig& c, model::LinearInput input) {
   switch (input) {
@@ -53,6 +50,8 @@ struct BlockRun {
   kernels::ExecContext& ctx;
   const std::vector<float>& inv_freq;
   const std::vector<float>& hidden;  // [samples, seq_len, dim]
+  // The unquantized model's hidden states entering this block (--match-float), else empty.
+  const std::vector<float>& hidden_float;
   int64_t samples, seq_len;
   model::KvCache& cache;
   model::BlockScratch& scratch;
@@ -91,16 +90,54 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
   };
   for (size_t i = 0; i < stats.size(); ++i)
     if (first_pass[i]) fresh_stats(i);
+  // Float targets: the drift of each observed input from the unquantized model's.
+  const bool match_float = !run.hidden_float.empty();
+  std::array<std::unique_ptr<DriftStats>, model::kLinearInputs> drifts;
+  const auto fresh_drift = [&](size_t input) {
+    if (match_float)
+      drifts[input] =
+          std::make_unique<DriftStats>(input_width(c, static_cast<model::LinearInput>(input)));
+  };
+  for (size_t i = 0; i < drifts.size(); ++i)
+    if (first_pass[i]) fresh_drift(i);
+  std::array<std::vector<float>, model::kLinearInputs> float_rows;  // one window's, per input
+  std::array<int64_t, model::kLinearInputs> float_used{}, float_paired{};
+  std::vector<float> xf(match_float ? run.x.size() : 0);
+  int64_t window = 0;  // the one being observed: even and odd windows cross-validate
   // Runs the calibration windows through `b`, observing the inputs in `wanted`; the
-  // outputs are not kept.
+  // outputs are not kept. With float targets each window first runs through the block as
+  // stored on the unquantized model's hidden states, whose inputs are kept to pair with `b`'s.
   const auto observe = [&](const model::BlockWeights& b,
                            const std::array<bool, model::kLinearInputs>& wanted) {
+    const model::LinearObserver float_observer = [&](int64_t, model::LinearInput input,
+                                                     const float* in, int64_t rows, int64_t cols) {
+      const auto i = static_cast<size_t>(input);
+      if (!wanted[i]) return;
+      float_rows[i].resize(static_cast<size_t>((float_used[i] + rows) * cols));
+      std::copy_n(in, rows * cols, float_rows[i].begin() + float_used[i] * cols);
+      float_used[i] += rows;
+    };
     const model::LinearObserver observer = [&](int64_t, model::LinearInput input, const float* in,
-                                               int64_t rows, int64_t) {
-      if (wanted[static_cast<size_t>(input)])
-        stats[static_cast<size_t>(input)]->add(in, rows, *ctx.pool);
+                                               int64_t rows, int64_t cols) {
+      const auto i = static_cast<size_t>(input);
+      if (!wanted[i]) return;
+      stats[i]->add(in, rows, *ctx.pool);
+      if (match_float) {
+        LB_CHECK(float_paired[i] + rows <= float_used[i], "float target rows out of step");
+        drifts[i]->add(in, float_rows[i].data() + float_paired[i] * cols, rows,
+                       static_cast<int>(window % 2), *ctx.pool);
+        float_paired[i] += rows;
+      }
     };
     for (int64_t s = 0; s < samples; ++s) {
+      window = s;
+      if (match_float) {
+        float_used = {};
+        std::copy_n(run.hidden_float.begin() + s * seq_len * dim, seq_len * dim, xf.begin());
+        model::run_block(c, block, run.inv_freq, l, 0, xf.data(), seq_len, 0, run.cache,
+                         run.scratch, ctx, &float_observer);
+        float_paired = {};
+      }
       std::copy_n(run.hidden.begin() + s * seq_len * dim, seq_len * dim, run.x.begin());
       model::run_block(c, b, run.inv_freq, l, 0, run.x.data(), seq_len, 0, run.cache, run.scratch,
                        ctx, &observer);
@@ -134,7 +171,7 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       lr.error = r.error[ui];
       lr.rtn_error = r.plain_error[ui];
       out.report.push_back(lr);
-      *linear_slot(qblock, i) = r.linears[ui];
+      qblock.linear(i) = r.linears[ui];
       out.tensors.add(names[ui], std::move(r.linears[ui]));
     }
     return out;
@@ -142,8 +179,16 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
   // Quantize the seven linears: GPTQ from their inputs' Hessians, or AWQ's scale search,
   // fold and clip on the sampled input rows. Both are reported against RTN on the same rows.
   std::array<std::vector<double>, model::kLinearInputs> hessians;
+  std::array<DriftMoments, model::kLinearInputs> drift_moments;
+  const auto take_stats = [&](size_t i) {
+    hessians[i] = stats[i]->hessian();
+    if (match_float) {
+      drift_moments[i] = drifts[i]->moments();
+      drifts[i].reset();
+    }
+  };
   for (size_t i = 0; i < stats.size(); ++i)
-    if (first_pass[i]) hessians[i] = stats[i]->hessian();
+    if (first_pass[i]) take_stats(i);
   AwqBlockResult awq_result;
   if (awq) {
     std::array<const InputStats*, 4> views;
@@ -161,13 +206,21 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       // True-sequential: this input as the block with its earlier linears quantized
       // (qblock) produces it.
       fresh_stats(input);
+      fresh_drift(input);
       std::array<bool, model::kLinearInputs> wanted{};
       wanted[input] = true;
       observe(qblock, wanted);
-      hessians[input] = stats[input]->hessian();
+      take_stats(input);
       stats[input].reset();
     }
     const std::vector<double>& h = hessians[input];
+    // The relative output error: against the unquantized model's output with float targets.
+    const auto output_error = [&](const float* w, const float* q, int64_t rows, int64_t cols) {
+      return match_float
+                 ? float_target_error(w, q, rows, cols, h.data(), drift_moments[input].cross.data(),
+                                      drift_moments[input].drift.data())
+                 : relative_output_error(w, q, rows, cols, h.data());
+    };
     const QuantizedTensor& stored_weight = source.tensors.at(name);
     const std::vector<float> w = kernels::dequantize_all(stored_weight);
     const int64_t rows = stored_weight.rows(), cols = stored_weight.cols();
@@ -183,17 +236,28 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       r.error = relative_output_error(w.data(), awq_result.effective[static_cast<size_t>(i)].data(),
                                       rows, cols, h.data());
     } else if (own.algorithm == "gptq") {
-      quant::GptqResult g =
-          quant::quantize_gptq(w.data(), rows, cols, h.data(), own.format, run.gptq, name);
+      // Float targets: GPTQ on the weight that best maps this model's inputs to the
+      // unquantized model's outputs (ptq/float_target.h).
+      std::optional<FloatTarget> target;
+      if (match_float) {
+        target = float_target_weights(w.data(), rows, cols, h.data(), drift_moments[input],
+                                      run.gptq.damp, run.gptq.max_damp_raises);
+        if (target)
+          r.float_target_strength = target->strength;
+        else
+          log_warning("tensor ", name,
+                      ": the float-target correction could not be solved; GPTQ fits the "
+                      "partly quantized model's output instead");
+      }
+      quant::GptqResult g = quant::quantize_gptq(target ? target->weight.data() : w.data(), rows,
+                                                 cols, h.data(), own.format, run.gptq, name);
       r.damp = g.damp;
       r.rtn_fallback = g.rtn_fallback;
       q = std::move(g.weight);
-      r.error =
-          relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols, h.data());
+      r.error = output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols);
     } else {
       q = quantize_data_free(w.data(), rows, cols, own, name);
-      r.error =
-          relative_output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols, h.data());
+      r.error = output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols);
     }
     // RTN in the same format for comparison (ggml's own block rounding is the RTN of its
     // formats, k-quants included).
@@ -201,11 +265,10 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       r.rtn_error = r.error;
     } else {
       const QuantizedTensor rtn = quant::quantize_rtn(w.data(), rows, cols, own.format, name);
-      r.rtn_error = relative_output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols,
-                                          h.data());
+      r.rtn_error = output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols);
     }
     out.report.push_back(r);
-    *linear_slot(qblock, i) = q;
+    qblock.linear(i) = q;
     out.tensors.add(name, std::move(q));
   }
   return out;
@@ -252,6 +315,9 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
                  ": a per-tensor scheme is gptq-<w> or data-free (rtn, hqq, ggml), not ",
                  rule.scheme.algorithm);
   }
+  LB_CHECK_ARG(!calibration.match_float || (!awq && !is_smooth_algorithm(scheme.algorithm)),
+               "--match-float: scheme ", scheme.name, " (", scheme.algorithm,
+               ") does not run GPTQ; float targets correct GPTQ's weights");
   const auto seq_len = static_cast<int64_t>(windows[0].size());
   for (const auto& w : windows)
     LB_CHECK_ARG(static_cast<int64_t>(w.size()) == seq_len, "calibration windows differ in length");
@@ -288,8 +354,12 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   quant::GptqOptions gptq = calibration.gptq;
   gptq.pool = ctx.pool.get();
 
-  const BlockRun run{c,        source, options, scheme,  calibration, gptq,    ctx,
-                     inv_freq, hidden, samples, seq_len, cache,       scratch, x};
+  // Float targets: the unquantized model's hidden states, advanced through each block as
+  // stored.
+  std::vector<float> hidden_float;
+  if (calibration.match_float) hidden_float = hidden;
+  const BlockRun run{c,      source,       options, scheme,  calibration, gptq,    ctx, inv_freq,
+                     hidden, hidden_float, samples, seq_len, cache,       scratch, x};
   CalibratedModel result;
   TensorMap quantized;  // the block linears, by name
   Timer timer;
@@ -325,7 +395,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
         qblock.ffn_norm = kernels::dequantize_all(block_tensors.at(ffn_norm_name));
       }
       for (int i = 0; i < 7; ++i)
-        *linear_slot(qblock, i) = block_tensors.at(names[static_cast<size_t>(i)]);
+        qblock.linear(i) = block_tensors.at(names[static_cast<size_t>(i)]);
       p.resumed = true;
     } else {
       StoredBlock fresh = quantize_block(run, l, block, qblock);
@@ -346,6 +416,10 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     for (int64_t s = 0; s < samples; ++s)
       model::run_block(c, qblock, inv_freq, l, 0, &hidden[static_cast<size_t>(s * seq_len * dim)],
                        seq_len, 0, cache, scratch, ctx);
+    for (int64_t s = 0; s < samples && calibration.match_float; ++s)
+      model::run_block(c, block, inv_freq, l, 0,
+                       &hidden_float[static_cast<size_t>(s * seq_len * dim)], seq_len, 0, cache,
+                       scratch, ctx);
     // The block's source weights are not read again: drop their mapped pages, so resident
     // memory holds about one block of weights, not the whole model.
     for (const std::string& name : names) source.tensors.at(name).release_pages();
@@ -398,6 +472,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     q["calibration"]["block_size"] = calibration.gptq.block_size;
     q["calibration"]["mse_clip"] = calibration.gptq.mse_clip;
     q["calibration"]["true_sequential"] = calibration.true_sequential;
+    q["calibration"]["match_float"] = calibration.match_float;
   }
   return result;
 }
@@ -445,7 +520,8 @@ nlohmann::json calibration_fingerprint(const QuantizeOptions& options,
           {"smooth",
            {{"alpha", calibration.smooth.alpha}, {"search_rows", calibration.smooth.search_rows}}},
           {"max_sample_rows", calibration.max_sample_rows},
-          {"true_sequential", calibration.true_sequential}};
+          {"true_sequential", calibration.true_sequential},
+          {"match_float", calibration.match_float}};
 }
 
 }  // namespace lowbit::ptq

@@ -53,17 +53,20 @@ void InputStats::add(const float* x, int64_t rows, ThreadPool& pool) {
 }
 
 std::vector<double> InputStats::hessian() const {
-  const int64_t cols = cols_;
-  std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
-  if (rows_ == 0) return h;
-  const double scale = 2.0 / static_cast<double>(rows_);
+  if (rows_ == 0) return std::vector<double>(xtx_.size(), 0.0);
+  return symmetric_from_upper(xtx_, cols_, 2.0 / static_cast<double>(rows_));
+}
+
+std::vector<double> symmetric_from_upper(const std::vector<double>& upper, int64_t cols,
+                                         double scale) {
+  std::vector<double> full(static_cast<size_t>(cols * cols), 0.0);
   for (int64_t i = 0; i < cols; ++i)
     for (int64_t j = i; j < cols; ++j) {
-      const double v = scale * xtx_[static_cast<size_t>(i * cols + j)];
-      h[static_cast<size_t>(i * cols + j)] = v;
-      h[static_cast<size_t>(j * cols + i)] = v;
+      const double v = scale * upper[static_cast<size_t>(i * cols + j)];
+      full[static_cast<size_t>(i * cols + j)] = v;
+      full[static_cast<size_t>(j * cols + i)] = v;
     }
-  return h;
+  return full;
 }
 
 std::vector<float> InputStats::abs_mean() const {

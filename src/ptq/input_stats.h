@@ -42,6 +42,11 @@ class InputStats {
   std::vector<float> samples_;
 };
 
+// scale * A as a full symmetric [cols, cols] matrix from the upper triangle of `upper` (the
+// strictly lower triangle is not read).
+std::vector<double> symmetric_from_upper(const std::vector<double>& upper, int64_t cols,
+                                         double scale);
+
 // The relative output error of replacing w by q on inputs whose X^T X is h (both [rows, cols],
 // h [cols, cols] symmetric): sum_r (w_r - q_r)^T h (w_r - q_r) / sum_r w_r^T h w_r, i.e.
 // ||W X^T - Q X^T||^2 / ||W X^T||^2 on the calibration rows. 0 when the denominator is 0.

@@ -10,7 +10,8 @@
 namespace lowbit::ptq {
 
 // Per linear layer: the relative output error ||W X - Q X||^2 / ||W X||^2 on the calibration
-// rows, for the chosen method and for RTN in the same format.
+// rows, for the chosen method and for RTN in the same format (with --match-float, against the
+// unquantized model's output: ||W X - Q X~||^2 / ||W X||^2, ptq/float_target.h).
 struct LayerReport {
   std::string name;
   std::string method;
@@ -19,6 +20,8 @@ struct LayerReport {
   double rtn_error = 0;
   double damp = 0;  // GPTQ: relative dampening that factorized
   bool rtn_fallback = false;
+  // --match-float: the cross-validated strength of the float-target correction (0 off).
+  double float_target_strength = 0;
 };
 
 inline nlohmann::json to_json(const LayerReport& r) {
@@ -28,7 +31,8 @@ inline nlohmann::json to_json(const LayerReport& r) {
           {"relative_output_error", r.error},
           {"rtn_relative_output_error", r.rtn_error},
           {"damp", r.damp},
-          {"rtn_fallback", r.rtn_fallback}};
+          {"rtn_fallback", r.rtn_fallback},
+          {"float_target_strength", r.float_target_strength}};
 }
 
 // Throws nlohmann::json::exception when a key is missing or of the wrong type.
@@ -41,6 +45,7 @@ inline LayerReport layer_report_from_json(const nlohmann::json& j) {
   r.rtn_error = j.at("rtn_relative_output_error").get<double>();
   r.damp = j.at("damp").get<double>();
   r.rtn_fallback = j.at("rtn_fallback").get<bool>();
+  r.float_target_strength = j.value("float_target_strength", 0.0);
   return r;
 }
 

@@ -64,30 +64,54 @@ int count(const std::string& haystack, const std::string& needle) {
 
 fs::path partial(const fs::path& out) { return out.string() + ".partial"; }
 
+// Float targets (--match-float) too: resumed blocks must still advance the unquantized
+// model's hidden states that later blocks fit to.
 TEST(CalibrationResume, AKilledRunResumesAndWritesWhatAnUninterruptedRunWrites) {
   Fixture f;
-  for (const std::string scheme : {"gptq-w4g16", "awq-w3g16"}) {
-    const fs::path whole = f.tmp.path() / (scheme + "-whole");
-    const fs::path resumed = f.tmp.path() / (scheme + "-resumed");
-    const CommandResult a = f.quantize(scheme, whole, "--report " + (whole.string() + ".json"));
+  const std::pair<std::string, std::string> runs[] = {
+      {"gptq-w4g16", ""}, {"awq-w3g16", ""}, {"gptq-w3g16", "--match-float"}};
+  for (const auto& [scheme, flags] : runs) {
+    const std::string label = scheme + (flags.empty() ? "" : "-matched");
+    const fs::path whole = f.tmp.path() / (label + "-whole");
+    const fs::path resumed = f.tmp.path() / (label + "-resumed");
+    const CommandResult a =
+        f.quantize(scheme, whole, flags + " --report " + (whole.string() + ".json"));
     ASSERT_EQ(a.exit_code, 0) << a.err;
     EXPECT_FALSE(fs::exists(partial(whole)));
 
-    const CommandResult killed = quantize_killed_after(f, scheme, resumed, 2);
+    const CommandResult killed = quantize_killed_after(f, scheme, resumed, 2, flags);
     EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
     EXPECT_FALSE(fs::exists(resumed));
     EXPECT_TRUE(fs::is_directory(partial(resumed) / "block-0000"));
     EXPECT_TRUE(fs::is_directory(partial(resumed) / "block-0001"));
     EXPECT_FALSE(fs::exists(partial(resumed) / "block-0002"));
 
-    const CommandResult b = f.quantize(scheme, resumed, "--report " + (resumed.string() + ".json"));
+    const CommandResult b =
+        f.quantize(scheme, resumed, flags + " --report " + (resumed.string() + ".json"));
     ASSERT_EQ(b.exit_code, 0) << b.err;
     EXPECT_EQ(count(b.err, " resumed "), 2) << b.err;
     EXPECT_FALSE(fs::exists(partial(resumed)));
     EXPECT_EQ(read_file(whole / "model.safetensors"), read_file(resumed / "model.safetensors"))
-        << scheme;
+        << label;
     // The report covers every layer, resumed ones included.
     EXPECT_EQ(read_file(whole.string() + ".json"), read_file(resumed.string() + ".json"));
+    if (flags.empty()) continue;
+    // Recorded in the checkpoint; each layer reports its cross-validated strength, 0 in block 0
+    // (nothing before it drifted).
+    const nlohmann::json q = io::read_checkpoint(whole).quantization;
+    EXPECT_EQ(q.at("calibration").at("match_float"), true) << q.dump();
+    const nlohmann::json report = nlohmann::json::parse(read_file(whole.string() + ".json"));
+    int corrected = 0;
+    for (const nlohmann::json& layer : report["layers"]) {
+      const double strength = layer["float_target_strength"].get<double>();
+      EXPECT_GE(strength, 0.0);
+      EXPECT_LE(strength, 1.0);
+      if (layer["name"].get<std::string>().find("layers.0.") != std::string::npos) {
+        EXPECT_EQ(strength, 0.0);
+      }
+      corrected += strength > 0 ? 1 : 0;
+    }
+    EXPECT_GT(corrected, 0) << report.dump();
   }
 }
 

@@ -20,6 +20,7 @@
 #include "ptq/sensitivity.h"
 #include "quant/rtn.h"
 #include "quant/scheme.h"
+#include "testing/model_kl.h"
 #include "testing/synthetic_source.h"
 #include "util/error.h"
 
@@ -39,38 +40,11 @@ std::vector<std::vector<int32_t>> windows(int64_t vocab, int64_t n, int64_t len)
 // two whole-model forward passes.
 double direct_kl(const ModelSource& source, const std::string& name, const QuantFormat& format,
                  const std::vector<std::vector<int32_t>>& ws) {
-  const model::LlamaConfig c = model::LlamaConfig::from_json(source.config);
   TensorMap probed = source.tensors;
   const QuantizedTensor& t = source.tensors.at(name);
   const std::vector<float> w = kernels::dequantize_all(t);
   probed.set(name, quant::quantize_rtn(w.data(), t.rows(), t.cols(), format, name));
-  auto a = build_model(source.config, source.tensors);
-  auto b = build_model(source.config, probed);
-  kernels::ExecContext ctx(1);
-  double kl = 0;
-  int64_t n = 0;
-  for (const auto& win : ws) {
-    const auto len = static_cast<int64_t>(win.size());
-    std::vector<float> la(static_cast<size_t>(len * c.vocab_size)), lb(la.size());
-    model::KvCache ca = a->make_cache(len), cb = b->make_cache(len);
-    a->forward(std::span<const int32_t>(win), 0, ca, la.data(), ctx);
-    b->forward(std::span<const int32_t>(win), 0, cb, lb.data(), ctx);
-    for (int64_t t0 = len / 2; t0 < len; ++t0, ++n) {
-      const float* za = &la[static_cast<size_t>(t0 * c.vocab_size)];
-      const float* zb = &lb[static_cast<size_t>(t0 * c.vocab_size)];
-      double sa = 0, sb = 0;
-      for (int64_t v = 0; v < c.vocab_size; ++v) {
-        sa += std::exp(static_cast<double>(za[v]));
-        sb += std::exp(static_cast<double>(zb[v]));
-      }
-      for (int64_t v = 0; v < c.vocab_size; ++v) {
-        const double pa = std::exp(static_cast<double>(za[v])) / sa;
-        const double pb = std::exp(static_cast<double>(zb[v])) / sb;
-        kl += pa * (std::log(pa) - std::log(pb));
-      }
-    }
-  }
-  return kl / static_cast<double>(n);
+  return testing::mean_kl(source, probed, ws);
 }
 
 TEST(Sensitivity, EachLinearsKlIsTheModelsWithOnlyItRoundedAtAnyThreadCount) {

@@ -22,6 +22,7 @@
 #include "quant/gptq.h"
 #include "quant/rtn.h"
 #include "quant/scheme.h"
+#include "testing/model_kl.h"
 #include "testing/test_data.h"
 #include "util/error.h"
 
@@ -209,6 +210,14 @@ double block0_output_error(const ModelSource& source, const TensorMap& tensors,
   return num / den;
 }
 
+// The same codes and scales, byte for byte.
+bool same_bytes(const QuantizedTensor& x, const QuantizedTensor& y) {
+  return x.codes.size() == y.codes.size() &&
+         std::memcmp(x.codes.data(), y.codes.data(), x.codes.size()) == 0 &&
+         x.scales.size() == y.scales.size() &&
+         std::memcmp(x.scales.data(), y.scales.data(), x.scales.size()) == 0;
+}
+
 // True-sequential: q/k/v see the same inputs as without it, the later linears see inputs of
 // the partly quantized block, which lowers the block's output error; same bytes at any thread
 // count.
@@ -224,23 +233,54 @@ TEST(CalibratedQuantize, TrueSequentialObservesThePartlyQuantizedBlock) {
   const CalibratedModel a = quantize_calibrated(source, options, windows, plain, two);
   const CalibratedModel b = quantize_calibrated(source, options, windows, sequential, two);
   const CalibratedModel b1 = quantize_calibrated(source, options, windows, sequential, one);
-  const auto same = [](const QuantizedTensor& x, const QuantizedTensor& y) {
-    return x.codes.size() == y.codes.size() &&
-           std::memcmp(x.codes.data(), y.codes.data(), x.codes.size()) == 0;
-  };
   const std::vector<std::string> names = model::linear_tensor_names(0);
   for (size_t i = 0; i < names.size(); ++i) {
-    const bool equal = same(a.model.tensors.at(names[i]), b.model.tensors.at(names[i]));
+    const bool equal = same_bytes(a.model.tensors.at(names[i]), b.model.tensors.at(names[i]));
     EXPECT_EQ(equal, i < 3) << names[i];
   }
   for (const std::string& name : b.model.tensors.names())
-    EXPECT_TRUE(same(b.model.tensors.at(name), b1.model.tensors.at(name))) << name;
+    EXPECT_TRUE(same_bytes(b.model.tensors.at(name), b1.model.tensors.at(name))) << name;
   EXPECT_EQ(b.model.quantization["calibration"]["true_sequential"], true);
   const double plain_error = block0_output_error(source, a.model.tensors, windows, two);
   const double sequential_error = block0_output_error(source, b.model.tensors, windows, two);
   std::printf("block 0 relative output error: plain %.5f, true-sequential %.5f\n", plain_error,
               sequential_error);
   EXPECT_LT(sequential_error, plain_error);
+}
+
+// Float targets: block 0's q/k/v see no drift and equal plain GPTQ's; every later linear fits
+// the unquantized model's outputs, which brings the whole model's next-token distribution closer
+// to the unquantized one's; same bytes at any thread count. AWQ refuses the option.
+TEST(CalibratedQuantize, MatchFloatFitsTheUnquantizedModelsOutputs) {
+  const SyntheticSpec spec = synthetic_preset("tiny");
+  const ModelSource source = synthetic_source(make_synthetic_model(spec));
+  const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
+  QuantizeOptions options;
+  options.linear = quant::find_scheme("gptq-w3g32");
+  CalibrationOptions plain, matched;
+  matched.match_float = true;
+  kernels::ExecContext one(1), two(2);
+  const CalibratedModel a = quantize_calibrated(source, options, windows, plain, two);
+  const CalibratedModel b = quantize_calibrated(source, options, windows, matched, two);
+  const CalibratedModel b1 = quantize_calibrated(source, options, windows, matched, one);
+  const std::vector<std::string> first = model::linear_tensor_names(0);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(same_bytes(a.model.tensors.at(first[i]), b.model.tensors.at(first[i]))) << first[i];
+  const std::vector<std::string> last = model::linear_tensor_names(spec.n_layers - 1);
+  for (const std::string& name : last)
+    EXPECT_FALSE(same_bytes(a.model.tensors.at(name), b.model.tensors.at(name))) << name;
+  for (const std::string& name : b.model.tensors.names())
+    EXPECT_TRUE(same_bytes(b.model.tensors.at(name), b1.model.tensors.at(name))) << name;
+  EXPECT_EQ(b.model.quantization["calibration"]["match_float"], true);
+  EXPECT_NE(calibration_fingerprint(options, windows, plain),
+            calibration_fingerprint(options, windows, matched));
+  const double kl_plain = testing::mean_kl(source, a.model.tensors, windows);
+  const double kl_matched = testing::mean_kl(source, b.model.tensors, windows);
+  std::printf("KL from the unquantized model: plain GPTQ %.5f, float targets %.5f\n", kl_plain,
+              kl_matched);
+  EXPECT_LT(kl_matched, kl_plain);
+  options.linear = quant::find_scheme("awq-w3g32");
+  EXPECT_THROW(quantize_calibrated(source, options, windows, matched, one), InvalidArgument);
 }
 
 TEST(CalibratedQuantize, RefusesWindowsLongerThanTheContextAndNonCalibratedSchemes) {
