@@ -44,9 +44,10 @@ void add_calibration_flags(CLI::App* cmd, CalibrationFlags& f) {
   cmd->add_flag("--true-sequential", f.true_sequential,
                 "GPTQ: observe each linear's input with the block's earlier linears already "
                 "quantized (three more passes per block)");
-  cmd->add_flag("--match-float", f.match_float,
-                "GPTQ: fit each linear to the unquantized model's output (not to its own "
-                "output on the partly quantized model's inputs), correcting earlier layers' drift");
+  cmd->add_option("--match-float", f.match_float,
+                  "GPTQ: move each linear's target toward the unquantized model's output by this "
+                  "strength in [0, 1] (0 off), correcting part of earlier layers' drift")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--mse-clip", f.mse_clip,
                 "GPTQ: search each group's range for the smallest squared error weighted by the "
                 "Hessian diagonal");

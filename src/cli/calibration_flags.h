@@ -31,7 +31,7 @@ struct CalibrationFlags {
   bool act_order = false;
   bool mse_clip = false;
   bool true_sequential = false;
-  bool match_float = false;
+  double match_float = 0;
   std::string alpha = "0.5";        // SmoothQuant migration strength in [0, 1], or "auto"
   std::optional<double> threshold;  // llm-int8: |x| that routes an input column to f32
   // Mixed bit widths by measured sensitivity: linears most sensitive per extra bit get `mix`

@@ -103,7 +103,6 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
   std::array<std::vector<float>, model::kLinearInputs> float_rows;  // one window's, per input
   std::array<int64_t, model::kLinearInputs> float_used{}, float_paired{};
   std::vector<float> xf(match_float ? run.x.size() : 0);
-  int64_t window = 0;  // the one being observed: even and odd windows cross-validate
   // Runs the calibration windows through `b`, observing the inputs in `wanted`; the
   // outputs are not kept. With float targets each window first runs through the block as
   // stored on the unquantized model's hidden states, whose inputs are kept to pair with `b`'s.
@@ -124,13 +123,11 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       stats[i]->add(in, rows, *ctx.pool);
       if (match_float) {
         LB_CHECK(float_paired[i] + rows <= float_used[i], "float target rows out of step");
-        drifts[i]->add(in, float_rows[i].data() + float_paired[i] * cols, rows,
-                       static_cast<int>(window % 2), *ctx.pool);
+        drifts[i]->add(in, float_rows[i].data() + float_paired[i] * cols, rows, *ctx.pool);
         float_paired[i] += rows;
       }
     };
     for (int64_t s = 0; s < samples; ++s) {
-      window = s;
       if (match_float) {
         float_used = {};
         std::copy_n(run.hidden_float.begin() + s * seq_len * dim, seq_len * dim, xf.begin());
@@ -238,19 +235,18 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
     } else if (own.algorithm == "gptq") {
       // Float targets: GPTQ on the weight that best maps this model's inputs to the
       // unquantized model's outputs (ptq/float_target.h).
-      std::optional<FloatTarget> target;
+      std::optional<std::vector<float>> target;
       if (match_float) {
         target = float_target_weights(w.data(), rows, cols, h.data(), drift_moments[input],
-                                      run.gptq.damp, run.gptq.max_damp_raises);
-        if (target)
-          r.float_target_strength = target->strength;
-        else
+                                      run.calibration.match_float, run.gptq.damp,
+                                      run.gptq.max_damp_raises);
+        if (!target)
           log_warning("tensor ", name,
                       ": the float-target correction could not be solved; GPTQ fits the "
                       "partly quantized model's output instead");
       }
-      quant::GptqResult g = quant::quantize_gptq(target ? target->weight.data() : w.data(), rows,
-                                                 cols, h.data(), own.format, run.gptq, name);
+      quant::GptqResult g = quant::quantize_gptq(target ? target->data() : w.data(), rows, cols,
+                                                 h.data(), own.format, run.gptq, name);
       r.damp = g.damp;
       r.rtn_fallback = g.rtn_fallback;
       q = std::move(g.weight);
@@ -315,7 +311,9 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
                  ": a per-tensor scheme is gptq-<w> or data-free (rtn, hqq, ggml), not ",
                  rule.scheme.algorithm);
   }
-  LB_CHECK_ARG(!calibration.match_float || (!awq && !is_smooth_algorithm(scheme.algorithm)),
+  LB_CHECK_ARG(calibration.match_float >= 0 && calibration.match_float <= 1,
+               "--match-float: the strength must be in [0, 1], got ", calibration.match_float);
+  LB_CHECK_ARG(calibration.match_float == 0 || (!awq && !is_smooth_algorithm(scheme.algorithm)),
                "--match-float: scheme ", scheme.name, " (", scheme.algorithm,
                ") does not run GPTQ; float targets correct GPTQ's weights");
   const auto seq_len = static_cast<int64_t>(windows[0].size());
@@ -357,7 +355,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
   // Float targets: the unquantized model's hidden states, advanced through each block as
   // stored.
   std::vector<float> hidden_float;
-  if (calibration.match_float) hidden_float = hidden;
+  if (calibration.match_float > 0) hidden_float = hidden;
   const BlockRun run{c,      source,       options, scheme,  calibration, gptq,    ctx, inv_freq,
                      hidden, hidden_float, samples, seq_len, cache,       scratch, x};
   CalibratedModel result;
@@ -416,7 +414,7 @@ CalibratedModel quantize_calibrated(const ModelSource& source, const QuantizeOpt
     for (int64_t s = 0; s < samples; ++s)
       model::run_block(c, qblock, inv_freq, l, 0, &hidden[static_cast<size_t>(s * seq_len * dim)],
                        seq_len, 0, cache, scratch, ctx);
-    for (int64_t s = 0; s < samples && calibration.match_float; ++s)
+    for (int64_t s = 0; s < samples && calibration.match_float > 0; ++s)
       model::run_block(c, block, inv_freq, l, 0,
                        &hidden_float[static_cast<size_t>(s * seq_len * dim)], seq_len, 0, cache,
                        scratch, ctx);

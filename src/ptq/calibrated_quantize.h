@@ -34,11 +34,12 @@ struct CalibrationOptions {
   // gate/up (the reference's --true-sequential), so each linear compensates for the
   // quantization error of the linears before it in its block. Three more passes per block.
   bool true_sequential = false;
-  // GPTQ: fit each linear's output on the partly quantized model's inputs to the UNQUANTIZED
-  // model's output on its own inputs (ptq/float_target.h), so each layer also corrects the
-  // drift the quantized layers before it caused. One more block pass per observed input and
-  // two more cols^2 accumulators; the report's errors are then against the unquantized output.
-  bool match_float = false;
+  // GPTQ: move each linear's target toward the UNQUANTIZED model's output on its own inputs
+  // by this strength in [0, 1] (ptq/float_target.h), so each layer also corrects part of the
+  // drift the quantized layers before it caused; 0 is off. One more block pass per observed
+  // input and two more cols^2 accumulators; the report's errors are then against the
+  // unquantized output.
+  double match_float = 0;
 };
 
 struct CalibrationProgress {

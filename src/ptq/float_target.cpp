@@ -9,23 +9,17 @@
 
 namespace lowbit::ptq {
 
-DriftStats::DriftStats(int64_t cols) : cols_(cols) {
+DriftStats::DriftStats(int64_t cols)
+    : cols_(cols),
+      g_(static_cast<size_t>(cols * cols), 0.0),
+      e_(static_cast<size_t>(cols * cols), 0.0),
+      partial_(static_cast<size_t>(cols * cols), 0.0f) {
   LB_CHECK(cols > 0, "drift stats: no columns");
-  const auto n = static_cast<size_t>(cols * cols);
-  for (int k = 0; k < 2; ++k) {
-    g_[static_cast<size_t>(k)].assign(n, 0.0);
-    h_[static_cast<size_t>(k)].assign(n, 0.0);
-  }
-  e_.assign(n, 0.0);
-  partial_.assign(n, 0.0f);
 }
 
-void DriftStats::add(const float* x_quant, const float* x_float, int64_t rows, int half,
-                     ThreadPool& pool) {
-  LB_CHECK(half == 0 || half == 1, "drift stats: half must be 0 or 1");
+void DriftStats::add(const float* x_quant, const float* x_float, int64_t rows, ThreadPool& pool) {
   if (rows <= 0) return;
   const int64_t cols = cols_;
-  const auto k = static_cast<size_t>(half);
   d_.resize(static_cast<size_t>(rows * cols));
   for (size_t i = 0; i < d_.size(); ++i) d_[i] = x_float[i] - x_quant[i];
   // As InputStats::add: f32 products over these rows by blocks of output rows (each block of
@@ -33,48 +27,32 @@ void DriftStats::add(const float* x_quant, const float* x_float, int64_t rows, i
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (cols + kBlock - 1) / kBlock;
   const int64_t ld = cols;
-  // acc[i, j] += part[i, j] for rows i of the block and columns j from first(i) on.
-  const auto accumulate = [&](std::vector<double>& acc, const float* part, int64_t i0, int64_t bi,
-                              bool upper) {
-    for (int64_t i = i0; i < i0 + bi; ++i)
-      for (int64_t j = upper ? i : 0; j < cols; ++j)
-        acc[static_cast<size_t>(i * cols + j)] += part[(i - i0) * cols + j];
-  };
   pool.parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t i0 = b * kBlock, bi = std::min(kBlock, cols - i0);
       float* part = partial_.data() + i0 * cols;
       // G[i0.., :] = D[:, i0..]^T X~
       sgemm(true, false, bi, cols, rows, 1.0f, d_.data() + i0, ld, x_quant, ld, 0.0f, part, ld);
-      accumulate(g_[k], part, i0, bi, false);
-      // E[i0.., i0..] = D[:, i0..]^T D[:, i0..] and H[i0.., i0..] = X~[:, i0..]^T X~[:, i0..]
-      // (upper triangles)
+      for (int64_t i = i0; i < i0 + bi; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          g_[static_cast<size_t>(i * cols + j)] += part[(i - i0) * cols + j];
+      // E[i0.., i0..] = D[:, i0..]^T D[:, i0..] (upper triangle)
       sgemm(true, false, bi, cols - i0, rows, 1.0f, d_.data() + i0, ld, d_.data() + i0, ld, 0.0f,
             part + i0, ld);
-      accumulate(e_, part, i0, bi, true);
-      sgemm(true, false, bi, cols - i0, rows, 1.0f, x_quant + i0, ld, x_quant + i0, ld, 0.0f,
-            part + i0, ld);
-      accumulate(h_[k], part, i0, bi, true);
+      for (int64_t i = i0; i < i0 + bi; ++i)
+        for (int64_t j = i; j < cols; ++j)
+          e_[static_cast<size_t>(i * cols + j)] += part[(i - i0) * cols + j];
     }
   });
-  rows_[k] += rows;
+  rows_ += rows;
 }
 
 DriftMoments DriftStats::moments() const {
-  const int64_t cols = cols_;
-  const auto n = static_cast<size_t>(cols * cols);
+  const double scale = rows_ > 0 ? 2.0 / static_cast<double>(rows_) : 0.0;
   DriftMoments m;
-  m.cross.assign(n, 0.0);
-  const int64_t total = rows();
-  for (size_t k = 0; k < 2; ++k) {
-    const double scale = rows_[k] > 0 ? 2.0 / static_cast<double>(rows_[k]) : 0.0;
-    m.gram[k] = symmetric_from_upper(h_[k], cols, scale);
-    m.cross_half[k].resize(n);
-    for (size_t i = 0; i < n; ++i) m.cross_half[k][i] = scale * g_[k][i];
-    if (total > 0)
-      for (size_t i = 0; i < n; ++i) m.cross[i] += 2.0 / static_cast<double>(total) * g_[k][i];
-  }
-  m.drift = symmetric_from_upper(e_, cols, total > 0 ? 2.0 / static_cast<double>(total) : 0.0);
+  m.cross.resize(g_.size());
+  for (size_t i = 0; i < g_.size(); ++i) m.cross[i] = scale * g_[i];
+  m.drift = symmetric_from_upper(e_, cols_, scale);
   return m;
 }
 
@@ -121,30 +99,19 @@ double trace_product(const std::vector<double>& a, const std::vector<double>& b,
 
 }  // namespace
 
-std::optional<FloatTarget> float_target_weights(const float* w, int64_t rows, int64_t cols,
-                                                const double* h, const DriftMoments& m, double damp,
-                                                int max_raises) {
+std::optional<std::vector<float>> float_target_weights(const float* w, int64_t rows, int64_t cols,
+                                                       const double* h, const DriftMoments& m,
+                                                       double strength, double damp,
+                                                       int max_raises) {
   const auto n = static_cast<size_t>(rows * cols);
-  FloatTarget out{std::vector<float>(w, w + n), 0.0};
-  if (std::all_of(m.cross.begin(), m.cross.end(), [](double v) { return v == 0.0; })) return out;
+  std::vector<float> out(w, w + n);
+  if (strength == 0.0 ||
+      std::all_of(m.cross.begin(), m.cross.end(), [](double v) { return v == 0.0; }))
+    return out;
   const std::vector<double> wd(w, w + n);
-  // Two-fold cross-validation of the strength: fit on one half, score on the other. The
-  // held-out error ||D W^T - a X~ dW^T||^2 = a^2 tr(dW H dW^T) - 2 a tr(dW G^T W^T) + const.
-  double num = 0.0, den = 0.0;
-  for (size_t fit = 0; fit < 2; ++fit) {
-    const size_t held = 1 - fit;
-    const auto dw = ridge_correction(wd, rows, cols, m.gram[fit].data(), m.cross_half[fit].data(),
-                                     damp, max_raises);
-    if (!dw) return out;  // a half without rows (one window): nothing to validate on
-    num += trace_product(*dw, wd, m.cross_half[held].data(), rows, cols);
-    den += trace_product(*dw, *dw, m.gram[held].data(), rows, cols);
-  }
-  const double strength = den > 0.0 ? std::clamp(num / den, 0.0, 1.0) : 0.0;
-  if (strength == 0.0) return out;
   const auto dw = ridge_correction(wd, rows, cols, h, m.cross.data(), damp, max_raises);
   if (!dw) return std::nullopt;
-  for (size_t i = 0; i < n; ++i) out.weight[i] = static_cast<float>(wd[i] + strength * (*dw)[i]);
-  out.strength = strength;
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(wd[i] + strength * (*dw)[i]);
   return out;
 }
 

@@ -20,8 +20,6 @@ struct LayerReport {
   double rtn_error = 0;
   double damp = 0;  // GPTQ: relative dampening that factorized
   bool rtn_fallback = false;
-  // --match-float: the cross-validated strength of the float-target correction (0 off).
-  double float_target_strength = 0;
 };
 
 inline nlohmann::json to_json(const LayerReport& r) {
@@ -31,8 +29,7 @@ inline nlohmann::json to_json(const LayerReport& r) {
           {"relative_output_error", r.error},
           {"rtn_relative_output_error", r.rtn_error},
           {"damp", r.damp},
-          {"rtn_fallback", r.rtn_fallback},
-          {"float_target_strength", r.float_target_strength}};
+          {"rtn_fallback", r.rtn_fallback}};
 }
 
 // Throws nlohmann::json::exception when a key is missing or of the wrong type.
@@ -45,7 +42,6 @@ inline LayerReport layer_report_from_json(const nlohmann::json& j) {
   r.rtn_error = j.at("rtn_relative_output_error").get<double>();
   r.damp = j.at("damp").get<double>();
   r.rtn_fallback = j.at("rtn_fallback").get<bool>();
-  r.float_target_strength = j.value("float_target_strength", 0.0);
   return r;
 }
 

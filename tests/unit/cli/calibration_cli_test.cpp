@@ -69,7 +69,7 @@ fs::path partial(const fs::path& out) { return out.string() + ".partial"; }
 TEST(CalibrationResume, AKilledRunResumesAndWritesWhatAnUninterruptedRunWrites) {
   Fixture f;
   const std::pair<std::string, std::string> runs[] = {
-      {"gptq-w4g16", ""}, {"awq-w3g16", ""}, {"gptq-w3g16", "--match-float"}};
+      {"gptq-w4g16", ""}, {"awq-w3g16", ""}, {"gptq-w3g16", "--match-float 0.5"}};
   for (const auto& [scheme, flags] : runs) {
     const std::string label = scheme + (flags.empty() ? "" : "-matched");
     const fs::path whole = f.tmp.path() / (label + "-whole");
@@ -96,22 +96,11 @@ TEST(CalibrationResume, AKilledRunResumesAndWritesWhatAnUninterruptedRunWrites) 
     // The report covers every layer, resumed ones included.
     EXPECT_EQ(read_file(whole.string() + ".json"), read_file(resumed.string() + ".json"));
     if (flags.empty()) continue;
-    // Recorded in the checkpoint; each layer reports its cross-validated strength, 0 in block 0
-    // (nothing before it drifted).
-    const nlohmann::json q = io::read_checkpoint(whole).quantization;
-    EXPECT_EQ(q.at("calibration").at("match_float"), true) << q.dump();
-    const nlohmann::json report = nlohmann::json::parse(read_file(whole.string() + ".json"));
-    int corrected = 0;
-    for (const nlohmann::json& layer : report["layers"]) {
-      const double strength = layer["float_target_strength"].get<double>();
-      EXPECT_GE(strength, 0.0);
-      EXPECT_LE(strength, 1.0);
-      if (layer["name"].get<std::string>().find("layers.0.") != std::string::npos) {
-        EXPECT_EQ(strength, 0.0);
-      }
-      corrected += strength > 0 ? 1 : 0;
-    }
-    EXPECT_GT(corrected, 0) << report.dump();
+    // Recorded in the checkpoint; the strength changes the result.
+    EXPECT_EQ(io::read_checkpoint(whole).quantization.at("calibration").at("match_float"), 0.5);
+    const fs::path plain = f.tmp.path() / (label + "-plain");
+    ASSERT_EQ(f.quantize(scheme, plain).exit_code, 0);
+    EXPECT_NE(read_file(whole / "model.safetensors"), read_file(plain / "model.safetensors"));
   }
 }
 

@@ -66,6 +66,8 @@ TEST(CliFlags, NumberMessagesArePlain) {
   EXPECT_LT(zero.err.size(), 120u) << zero.err;  // no 300-digit bound
   expect_error(run_lowbit("generate --model " + hf.string() + " --temp warm"), 2,
                "'warm' is not a number");
+  expect_error(run_lowbit(eval + " --scheme gptq-w4g32 --calib t.txt --match-float 2"), 2,
+               "--match-float");
 }
 
 TEST(CliFlags, VersionAndGlobalFlagsAfterTheSubcommand) {

@@ -218,31 +218,49 @@ bool same_bytes(const QuantizedTensor& x, const QuantizedTensor& y) {
          std::memcmp(x.scales.data(), y.scales.data(), x.scales.size()) == 0;
 }
 
+// gptq-w3g32 on the tiny synthetic model with default options and with `variant`; the variant
+// also runs on one thread and must write the same bytes as on two.
+struct VariantRuns {
+  ModelSource source;
+  std::vector<std::vector<int32_t>> windows;
+  CalibratedModel plain, variant;
+};
+
+VariantRuns run_variant(const CalibrationOptions& variant) {
+  const SyntheticSpec spec = synthetic_preset("tiny");
+  VariantRuns r{synthetic_source(make_synthetic_model(spec)),
+                synthetic_windows(spec.vocab_size, 6, 64),
+                {},
+                {}};
+  QuantizeOptions options;
+  options.linear = quant::find_scheme("gptq-w3g32");
+  kernels::ExecContext one(1), two(2);
+  r.plain = quantize_calibrated(r.source, options, r.windows, {}, two);
+  r.variant = quantize_calibrated(r.source, options, r.windows, variant, two);
+  const CalibratedModel single = quantize_calibrated(r.source, options, r.windows, variant, one);
+  for (const std::string& name : r.variant.model.tensors.names())
+    EXPECT_TRUE(same_bytes(r.variant.model.tensors.at(name), single.model.tensors.at(name)))
+        << name;
+  return r;
+}
+
 // True-sequential: q/k/v see the same inputs as without it, the later linears see inputs of
 // the partly quantized block, which lowers the block's output error; same bytes at any thread
 // count.
 TEST(CalibratedQuantize, TrueSequentialObservesThePartlyQuantizedBlock) {
-  const SyntheticSpec spec = synthetic_preset("tiny");
-  const ModelSource source = synthetic_source(make_synthetic_model(spec));
-  const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
-  QuantizeOptions options;
-  options.linear = quant::find_scheme("gptq-w3g32");
-  CalibrationOptions plain, sequential;
+  CalibrationOptions sequential;
   sequential.true_sequential = true;
-  kernels::ExecContext one(1), two(2);
-  const CalibratedModel a = quantize_calibrated(source, options, windows, plain, two);
-  const CalibratedModel b = quantize_calibrated(source, options, windows, sequential, two);
-  const CalibratedModel b1 = quantize_calibrated(source, options, windows, sequential, one);
+  const VariantRuns r = run_variant(sequential);
+  const CalibratedModel &a = r.plain, &b = r.variant;
   const std::vector<std::string> names = model::linear_tensor_names(0);
   for (size_t i = 0; i < names.size(); ++i) {
     const bool equal = same_bytes(a.model.tensors.at(names[i]), b.model.tensors.at(names[i]));
     EXPECT_EQ(equal, i < 3) << names[i];
   }
-  for (const std::string& name : b.model.tensors.names())
-    EXPECT_TRUE(same_bytes(b.model.tensors.at(name), b1.model.tensors.at(name))) << name;
   EXPECT_EQ(b.model.quantization["calibration"]["true_sequential"], true);
-  const double plain_error = block0_output_error(source, a.model.tensors, windows, two);
-  const double sequential_error = block0_output_error(source, b.model.tensors, windows, two);
+  kernels::ExecContext two(2);
+  const double plain_error = block0_output_error(r.source, a.model.tensors, r.windows, two);
+  const double sequential_error = block0_output_error(r.source, b.model.tensors, r.windows, two);
   std::printf("block 0 relative output error: plain %.5f, true-sequential %.5f\n", plain_error,
               sequential_error);
   EXPECT_LT(sequential_error, plain_error);
@@ -252,35 +270,33 @@ TEST(CalibratedQuantize, TrueSequentialObservesThePartlyQuantizedBlock) {
 // the unquantized model's outputs, which brings the whole model's next-token distribution closer
 // to the unquantized one's; same bytes at any thread count. AWQ refuses the option.
 TEST(CalibratedQuantize, MatchFloatFitsTheUnquantizedModelsOutputs) {
+  CalibrationOptions matched;
+  matched.match_float = 0.25;
+  const VariantRuns r = run_variant(matched);
+  const CalibratedModel &a = r.plain, &b = r.variant;
   const SyntheticSpec spec = synthetic_preset("tiny");
-  const ModelSource source = synthetic_source(make_synthetic_model(spec));
-  const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
-  QuantizeOptions options;
-  options.linear = quant::find_scheme("gptq-w3g32");
-  CalibrationOptions plain, matched;
-  matched.match_float = true;
-  kernels::ExecContext one(1), two(2);
-  const CalibratedModel a = quantize_calibrated(source, options, windows, plain, two);
-  const CalibratedModel b = quantize_calibrated(source, options, windows, matched, two);
-  const CalibratedModel b1 = quantize_calibrated(source, options, windows, matched, one);
   const std::vector<std::string> first = model::linear_tensor_names(0);
   for (size_t i = 0; i < 3; ++i)
     EXPECT_TRUE(same_bytes(a.model.tensors.at(first[i]), b.model.tensors.at(first[i]))) << first[i];
   const std::vector<std::string> last = model::linear_tensor_names(spec.n_layers - 1);
   for (const std::string& name : last)
     EXPECT_FALSE(same_bytes(a.model.tensors.at(name), b.model.tensors.at(name))) << name;
-  for (const std::string& name : b.model.tensors.names())
-    EXPECT_TRUE(same_bytes(b.model.tensors.at(name), b1.model.tensors.at(name))) << name;
-  EXPECT_EQ(b.model.quantization["calibration"]["match_float"], true);
-  EXPECT_NE(calibration_fingerprint(options, windows, plain),
-            calibration_fingerprint(options, windows, matched));
-  const double kl_plain = testing::mean_kl(source, a.model.tensors, windows);
-  const double kl_matched = testing::mean_kl(source, b.model.tensors, windows);
+  EXPECT_EQ(b.model.quantization["calibration"]["match_float"], 0.25);
+  QuantizeOptions options;
+  options.linear = quant::find_scheme("gptq-w3g32");
+  EXPECT_NE(calibration_fingerprint(options, r.windows, {}),
+            calibration_fingerprint(options, r.windows, matched));
+  const double kl_plain = testing::mean_kl(r.source, a.model.tensors, r.windows);
+  const double kl_matched = testing::mean_kl(r.source, b.model.tensors, r.windows);
   std::printf("KL from the unquantized model: plain GPTQ %.5f, float targets %.5f\n", kl_plain,
               kl_matched);
   EXPECT_LT(kl_matched, kl_plain);
+  kernels::ExecContext one(1);
   options.linear = quant::find_scheme("awq-w3g32");
-  EXPECT_THROW(quantize_calibrated(source, options, windows, matched, one), InvalidArgument);
+  EXPECT_THROW(quantize_calibrated(r.source, options, r.windows, matched, one), InvalidArgument);
+  options.linear = quant::find_scheme("gptq-w3g32");
+  matched.match_float = 1.5;
+  EXPECT_THROW(quantize_calibrated(r.source, options, r.windows, matched, one), InvalidArgument);
 }
 
 TEST(CalibratedQuantize, RefusesWindowsLongerThanTheContextAndNonCalibratedSchemes) {

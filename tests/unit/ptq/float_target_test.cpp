@@ -50,14 +50,14 @@ std::vector<float> weight() {
   return w;
 }
 
-// Four batches of 100 rows, alternating halves, as the driver alternates windows.
+// Four batches of 100 rows.
 DriftMoments moments(const Inputs& in, ThreadPool& pool, std::vector<double>* h = nullptr) {
   InputStats stats(kCols, kRows, 16);
   DriftStats drift(kCols);
   for (int64_t r = 0; r < kRows; r += 100) {
     stats.add(&in.quant[static_cast<size_t>(r * kCols)], 100, pool);
     drift.add(&in.quant[static_cast<size_t>(r * kCols)], &in.exact[static_cast<size_t>(r * kCols)],
-              100, static_cast<int>(r / 100 % 2), pool);
+              100, pool);
   }
   EXPECT_EQ(drift.rows(), kRows);
   if (h != nullptr) *h = stats.hessian();
@@ -97,19 +97,15 @@ TEST(FloatTarget, DriftMomentsAndErrorMatchADirectComputationAtAnyThreadCount) {
   const DriftMoments a = moments(in, one, &h), b = moments(in, three);
   EXPECT_EQ(a.cross, b.cross);
   EXPECT_EQ(a.drift, b.drift);
-  EXPECT_EQ(a.gram, b.gram);
-  EXPECT_EQ(a.cross_half, b.cross_half);
   for (int64_t i = 0; i < kCols; i += 5)
     for (int64_t j = 0; j < kCols; j += 3) {
-      double g = 0, e = 0, g_half[2] = {0, 0}, h_half[2] = {0, 0};
+      double g = 0, e = 0;
       for (int64_t r = 0; r < kRows; ++r) {
         const auto at = [&](int64_t c) { return static_cast<size_t>(r * kCols + c); };
         const double di = static_cast<double>(in.exact[at(i)]) - in.quant[at(i)];
         const double dj = static_cast<double>(in.exact[at(j)]) - in.quant[at(j)];
         g += di * in.quant[at(j)];
         e += di * dj;
-        g_half[r / 100 % 2] += di * in.quant[at(j)];
-        h_half[r / 100 % 2] += static_cast<double>(in.quant[at(i)]) * in.quant[at(j)];
       }
       const auto ij = static_cast<size_t>(i * kCols + j);
       const auto near = [](double got, double want) {
@@ -117,10 +113,6 @@ TEST(FloatTarget, DriftMomentsAndErrorMatchADirectComputationAtAnyThreadCount) {
       };
       near(a.cross[ij], g * 2.0 / kRows);
       near(a.drift[ij], e * 2.0 / kRows);
-      for (size_t k = 0; k < 2; ++k) {
-        near(a.cross_half[k][ij], g_half[k] * 2.0 / (kRows / 2));
-        near(a.gram[k][ij], h_half[k] * 2.0 / (kRows / 2));
-      }
       EXPECT_EQ(a.drift[ij], a.drift[static_cast<size_t>(j * kCols + i)]);
     }
   const std::vector<float> w = weight();
@@ -134,47 +126,46 @@ TEST(FloatTarget, DriftMomentsAndErrorMatchADirectComputationAtAnyThreadCount) {
   }
 }
 
-// A drift that is a linear map of the inputs is undone (strength near 1); one that is noise
-// unrelated to them is left mostly alone, where fitting it would only fit the calibration rows.
-TEST(FloatTarget, StrengthIsCrossValidatedSoPredictableDriftIsUndoneAndNoiseIsNot) {
+// At strength 1 the corrected weight is the least-squares fit to the unquantized output: a
+// drift that is a linear map of the inputs is undone, and any step away from the fit costs
+// error. A smaller strength moves part of the way; strength 0, or no drift, is W bit for bit.
+TEST(FloatTarget, CorrectedWeightIsTheLeastSquaresFitShrunkByTheStrength) {
   ThreadPool pool(2);
   const std::vector<float> w = weight();
-  const auto fit = [&](const Inputs& in) {
-    std::vector<double> h;
-    const DriftMoments m = moments(in, pool, &h);
-    const auto t = float_target_weights(w.data(), kOut, kCols, h.data(), m, 1e-6, 4);
+  const Inputs in = drifted_inputs(0.2f, 0.1f);
+  std::vector<double> h;
+  const DriftMoments m = moments(in, pool, &h);
+  const auto fit = [&](double strength) {
+    const auto t = float_target_weights(w.data(), kOut, kCols, h.data(), m, strength, 1e-9, 4);
     EXPECT_TRUE(t.has_value());
-    return t.value_or(FloatTarget{});
+    return t.value_or(std::vector<float>{});
   };
-  const Inputs mapped = drifted_inputs(0.2f, 0.0f);
-  const FloatTarget undone = fit(mapped);
-  const double at_w = direct_error(mapped, w, w), at_fit = direct_error(mapped, w, undone.weight);
-  std::printf("predictable drift: strength %.3f, float-target error %.6f -> %.6f\n",
-              undone.strength, at_w, at_fit);
-  EXPECT_GT(undone.strength, 0.95);
-  EXPECT_LE(undone.strength, 1.0);
-  EXPECT_LT(at_fit, 0.01 * at_w);
-
-  const Inputs noisy = drifted_inputs(0.0f, 0.6f);
-  const FloatTarget left = fit(noisy);
-  std::printf("noise drift: strength %.3f\n", left.strength);
-  EXPECT_LT(left.strength, 0.5);
-  EXPECT_GE(left.strength, 0.0);
-
-  // Where nothing drifted, the weight is returned unchanged, bit for bit.
-  const FloatTarget same = fit(drifted_inputs(0.0f, 0.0f));
-  EXPECT_EQ(same.strength, 0.0);
-  EXPECT_EQ(same.weight, w);
-  // A half without rows (one calibration window) cannot validate: no correction.
-  DriftStats one_half(kCols);
-  one_half.add(mapped.quant.data(), mapped.exact.data(), kRows, 0, pool);
-  InputStats stats(kCols, kRows, 16);
-  stats.add(mapped.quant.data(), kRows, pool);
-  const auto alone = float_target_weights(w.data(), kOut, kCols, stats.hessian().data(),
-                                          one_half.moments(), 0.01, 4);
-  ASSERT_TRUE(alone.has_value());
-  EXPECT_EQ(alone->strength, 0.0);
-  EXPECT_EQ(alone->weight, w);
+  const std::vector<float> full = fit(1.0), half = fit(0.5);
+  const double at_w = direct_error(in, w, w), at_full = direct_error(in, w, full),
+               at_half = direct_error(in, w, half);
+  std::printf("float-target error: W %.6f, strength 0.5 %.6f, strength 1 %.6f\n", at_w, at_half,
+              at_full);
+  EXPECT_LT(at_full, 0.5 * at_w);
+  EXPECT_LT(at_half, at_w);
+  EXPECT_GT(at_half, at_full);
+  for (size_t i = 0; i < w.size(); ++i)
+    EXPECT_NEAR(half[i], 0.5f * (w[i] + full[i]), 1e-5f * (1 + std::fabs(w[i])));
+  for (int step = 0; step < 4; ++step) {
+    std::vector<float> moved = full;
+    for (size_t i = 0; i < moved.size(); ++i)
+      moved[i] += 1e-2f * std::sin(static_cast<float>(i * (step + 3)));
+    EXPECT_GT(direct_error(in, w, moved), at_full);
+  }
+  EXPECT_EQ(fit(0.0), w);
+  std::vector<double> h0;
+  const DriftMoments none = moments(drifted_inputs(0.0f, 0.0f), pool, &h0);
+  for (const double v : none.cross) ASSERT_EQ(v, 0.0);
+  const auto same = float_target_weights(w.data(), kOut, kCols, h0.data(), none, 1.0, 0.01, 4);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ(*same, w);
+  // No inputs at all: nothing to solve.
+  const std::vector<double> zero(h.size(), 0.0);
+  EXPECT_FALSE(float_target_weights(w.data(), kOut, kCols, zero.data(), m, 1.0, 0.01, 4));
 }
 
 }  // namespace
