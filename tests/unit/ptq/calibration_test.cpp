@@ -210,12 +210,14 @@ double block0_output_error(const ModelSource& source, const TensorMap& tensors,
   return num / den;
 }
 
-// The same codes and scales, byte for byte.
+// The same codes and scales, byte for byte (an empty buffer may have no data pointer, which
+// memcmp must not see).
 bool same_bytes(const QuantizedTensor& x, const QuantizedTensor& y) {
-  return x.codes.size() == y.codes.size() &&
-         std::memcmp(x.codes.data(), y.codes.data(), x.codes.size()) == 0 &&
-         x.scales.size() == y.scales.size() &&
-         std::memcmp(x.scales.data(), y.scales.data(), x.scales.size()) == 0;
+  const auto same = [](const Buffer& a, const Buffer& b) {
+    return a.size() == b.size() &&
+           (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size()) == 0);
+  };
+  return same(x.codes, y.codes) && same(x.scales, y.scales);
 }
 
 // gptq-w3g32 on the tiny synthetic model with default options and with `variant`; the variant
