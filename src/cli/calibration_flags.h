@@ -44,8 +44,7 @@ struct CalibrationFlags {
 
 // --calib, --calib-samples, --calib-seq-len, --seed, --damp, --block-size, --act-order,
 // --mse-clip, --true-sequential, --match-float, --alpha, --threshold, --mix, --target-bpw,
-// --mix-samples,
-// --mix-sensitivity.
+// --mix-samples, --mix-sensitivity.
 void add_calibration_flags(CLI::App* cmd, CalibrationFlags& flags);
 
 // fp8 KV-cache scales from flags.calib: amax / 448 per layer over calibration windows drawn as

@@ -22,8 +22,8 @@ void DriftStats::add(const float* x_quant, const float* x_float, int64_t rows, T
   const int64_t cols = cols_;
   d_.resize(static_cast<size_t>(rows * cols));
   for (size_t i = 0; i < d_.size(); ++i) d_[i] = x_float[i] - x_quant[i];
-  // As InputStats::add: f32 products over these rows by blocks of output rows (each block of
-  // rows owned by one task), summed into f64 accumulators.
+  // G as accumulate_upper_gram forms X^T X: f32 products over these rows by blocks of output
+  // rows (each block owned by one task), summed into f64.
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (cols + kBlock - 1) / kBlock;
   const int64_t ld = cols;
@@ -36,14 +36,9 @@ void DriftStats::add(const float* x_quant, const float* x_float, int64_t rows, T
       for (int64_t i = i0; i < i0 + bi; ++i)
         for (int64_t j = 0; j < cols; ++j)
           g_[static_cast<size_t>(i * cols + j)] += part[(i - i0) * cols + j];
-      // E[i0.., i0..] = D[:, i0..]^T D[:, i0..] (upper triangle)
-      sgemm(true, false, bi, cols - i0, rows, 1.0f, d_.data() + i0, ld, d_.data() + i0, ld, 0.0f,
-            part + i0, ld);
-      for (int64_t i = i0; i < i0 + bi; ++i)
-        for (int64_t j = i; j < cols; ++j)
-          e_[static_cast<size_t>(i * cols + j)] += part[(i - i0) * cols + j];
     }
   });
+  accumulate_upper_gram(d_.data(), rows, cols, partial_, e_, pool);
   rows_ += rows;
 }
 
@@ -85,16 +80,6 @@ std::optional<std::vector<double>> ridge_correction(const std::vector<double>& w
     for (int64_t j = 0; j < cols; ++j)
       dw[static_cast<size_t>(r * cols + j)] = t[static_cast<size_t>(j * rows + r)];
   return dw;
-}
-
-// sum over elements of a .* (b M), a and b [rows, cols], M [cols, cols]: tr(A M^T B^T).
-double trace_product(const std::vector<double>& a, const std::vector<double>& b, const double* m,
-                     int64_t rows, int64_t cols) {
-  std::vector<double> prod(a.size());
-  dgemm(false, false, rows, cols, cols, 1.0, b.data(), cols, m, cols, 0.0, prod.data(), cols);
-  double sum = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) sum += a[i] * prod[i];
-  return sum;
 }
 
 }  // namespace

@@ -42,6 +42,16 @@ class InputStats {
   std::vector<float> samples_;
 };
 
+// upper += X^T X for x[rows, cols] (upper triangle of [cols, cols]; partial is a [cols, cols] f32
+// scratch), split over `pool` by blocks of rows of the product: identical at any pool size.
+void accumulate_upper_gram(const float* x, int64_t rows, int64_t cols, std::vector<float>& partial,
+                           std::vector<double>& upper, ThreadPool& pool);
+
+// The sum over elements of a .* (b M) for a, b [rows, cols] and M [cols, cols] (row-major):
+// tr(A M^T B^T), so trace_product(d, d, h) is tr(D H D^T) for a symmetric H.
+double trace_product(const std::vector<double>& a, const std::vector<double>& b, const double* m,
+                     int64_t rows, int64_t cols);
+
 // scale * A as a full symmetric [cols, cols] matrix from the upper triangle of `upper` (the
 // strictly lower triangle is not read).
 std::vector<double> symmetric_from_upper(const std::vector<double>& upper, int64_t cols,

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -16,7 +15,6 @@
 #include "model/llama_weights.h"
 #include "ptq/bit_allocation.h"
 #include "ptq/calibration_windows.h"
-#include "ptq/model_loader.h"
 #include "ptq/sensitivity.h"
 #include "quant/rtn.h"
 #include "quant/scheme.h"
