@@ -118,6 +118,9 @@ void check_hf_scheme(io::HfQuantLayout layout, const std::optional<quant::Scheme
                  "(pack-quantized)");
     LB_CHECK_ARG(f.kind != QuantKind::fp8_e5m2, what,
                  " has no compressed-tensors equivalent; the nearest is fp8 (e4m3)");
+    LB_CHECK_ARG(f.kind != QuantKind::trellis, what,
+                 " has no compressed-tensors equivalent (lowbit runs trellis codes); the nearest "
+                 "is an int4 group scheme (pack-quantized)");
     LB_CHECK_ARG(scheme->act.kind != ActQuantKind::int8_outlier_split, what,
                  " has no compressed-tensors equivalent; the nearest is w8a8");
     return;

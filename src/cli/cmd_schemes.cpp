@@ -40,6 +40,13 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
                {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
                {"description", s.description}});
         }
+        out["trellis_schemes"] = nlohmann::json::array();
+        for (const auto& s : quant::trellis_schemes())
+          out["trellis_schemes"].push_back(
+              {{"scheme", s.name},
+               {"format", format_name(s.format)},
+               {"bits_per_weight", quant::scheme_bits_per_weight(s, rows, *cols)},
+               {"description", s.description}});
         out["algorithm_prefixes"] = nlohmann::json::array();
         for (const auto& p : quant::algorithm_prefixes())
           out["algorithm_prefixes"].push_back({{"pattern", p.algorithm + "-<w>"},
@@ -60,6 +67,12 @@ void add_schemes_command(CLI::App& app, std::function<int()>& action) {
         std::printf("%-12s %8.4f  %s\n", s.name.c_str(),
                     quant::scheme_bits_per_weight(s, rows, *cols), s.description.c_str());
       }
+      std::printf(
+          "\ntrellis-coded schemes (lowbit's own format; tcq<k>-l<L> for another state size, "
+          "gptq-tcq<k> with --calib):\n");
+      for (const auto& s : quant::trellis_schemes())
+        std::printf("%-12s %8.4f  %s\n", s.name.c_str(),
+                    quant::scheme_bits_per_weight(s, rows, *cols), s.description.c_str());
       std::printf(
           "\nalgorithm prefixes, for any integer scheme <w> (w8, w4g128, w3g64, or composed "
           "as w<bits>[g<size>|t][-sym]):\n");

@@ -26,8 +26,9 @@ constexpr const char* kWeightsFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 
 std::optional<QuantKind> kind_from_name(std::string_view name) {
-  for (QuantKind k : {QuantKind::f32, QuantKind::f16, QuantKind::bf16, QuantKind::affine_int,
-                      QuantKind::nf4, QuantKind::fp8_e4m3, QuantKind::fp8_e5m2, QuantKind::iq4_nl})
+  for (QuantKind k :
+       {QuantKind::f32, QuantKind::f16, QuantKind::bf16, QuantKind::affine_int, QuantKind::nf4,
+        QuantKind::fp8_e4m3, QuantKind::fp8_e5m2, QuantKind::iq4_nl, QuantKind::trellis})
     if (kind_name(k) == name) return k;
   return std::nullopt;
 }
@@ -58,6 +59,7 @@ json tensor_entry(const QuantizedTensor& t) {
   // Written only when set, so checkpoints without it read as before.
   if (t.format.min_offset) e["min_offset"] = true;
   if (t.format.k_quant) e["k_quant"] = true;
+  if (t.format.state_bits != 0) e["state_bits"] = t.format.state_bits;
   if (t.act.enabled())
     e["activations"] = json{{"kind", act_quant_name(t.act.kind)},
                             {"scale", t.act.scale},
@@ -118,6 +120,7 @@ QuantizedTensor parse_tensor_entry(const std::string& where, const json& e) {
   t.format.double_quant = boolean("double_quant");
   if (e.contains("min_offset")) t.format.min_offset = boolean("min_offset");
   if (e.contains("k_quant")) t.format.k_quant = boolean("k_quant");
+  if (e.contains("state_bits")) t.format.state_bits = integer("state_bits");
   const json& shape = field("shape");
   LB_CHECK_FORMAT(shape.is_array() && !shape.empty() && shape.size() <= 4, where,
                   ": \"shape\" must have 1 to 4 dimensions");
@@ -206,10 +209,11 @@ void write_checkpoint(const fs::path& dir, const json& config, const json& quant
     }
     LB_CHECK_ARG(std::isfinite(t.nested_offset), dir.string(), ": tensor '", name,
                  "': nested_offset is not finite");
-    entries.push_back({name + ".codes",
-                       DType::u8,
-                       {t.rows(), static_cast<int64_t>(t.row_bytes())},
-                       t.codes.bytes()});
+    // Trellis codes are runs of column streams, not rows: one flat byte array.
+    const Shape codes_shape = t.format.kind == QuantKind::trellis
+                                  ? Shape{static_cast<int64_t>(t.codes.size())}
+                                  : Shape{t.rows(), static_cast<int64_t>(t.row_bytes())};
+    entries.push_back({name + ".codes", DType::u8, codes_shape, t.codes.bytes()});
     entries.push_back(
         {name + ".scales", stored_scale_dtype(t.format), scale_shape(t), t.scales.bytes()});
     if (t.format.has_zeros())

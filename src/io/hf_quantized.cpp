@@ -162,6 +162,9 @@ std::string ct_format(const std::string& name, const QuantizedTensor& t) {
   LB_CHECK_ARG(f.kind != QuantKind::fp8_e5m2, where,
                ": fp8 e5m2 has no compressed-tensors equivalent; the nearest is fp8 (e4m3, "
                "float-quantized)");
+  LB_CHECK_ARG(f.kind != QuantKind::trellis, where,
+               ": trellis codes have no compressed-tensors equivalent (lowbit runs them); the "
+               "nearest is an int4 group scheme (pack-quantized)");
   LB_CHECK_ARG(t.act.kind != ActQuantKind::int8_outlier_split, where,
                ": the LLM.int8 outlier split has no compressed-tensors equivalent; the nearest "
                "is w8a8 (int-quantized)");

@@ -11,6 +11,7 @@
 #include "kernels/cpu/block_q8.h"
 #include "kernels/cpu/row_kernels.h"
 #include "kernels/linear_activations.h"
+#include "kernels/linear_trellis.h"
 #include "numerics/linalg.h"
 #include "tensor/dequantize.h"
 #include "util/check.h"
@@ -139,6 +140,10 @@ void linear(const float* x, int64_t m, const QuantizedTensor& w, const float* bi
     rounded = round_to_fp8(x, m, w.cols(), w.act, ctx);
     x = rounded.data();
   }
+  if (w.format.kind == QuantKind::trellis) {
+    linear_trellis(x, m, w, bias, y, ctx);
+    return;
+  }
   const cpu::WeightView v = cpu::make_weight_view(w);
   if (takes_block_q8(w, v, ctx)) {
     const BlockQ8Target target{&w, v, bias, y};
@@ -193,6 +198,10 @@ void embedding_lookup(const QuantizedTensor& table, int64_t token, float* out) {
   LB_CHECK(0 <= token && token < table.rows(), "embedding_lookup: token ", token,
            " outside the vocabulary of ", table.rows());
   LB_CHECK(out != nullptr, "embedding_lookup: null output");
+  if (table.format.kind == QuantKind::trellis) {  // no row kernels: one row of the reference
+    dequantize_rows_reference(table, token, token + 1, out);
+    return;
+  }
   const cpu::WeightView v = cpu::make_weight_view(table);
   cpu::row_kernels(process_isa()).decode_rows(v, token, token + 1, out);
 }

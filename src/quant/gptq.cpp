@@ -24,6 +24,7 @@
 #include "numerics/linalg.h"
 #include "numerics/nf4.h"
 #include "quant/affine_store.h"
+#include "quant/gptq_trellis.h"
 #include "quant/grid.h"
 #include "quant/rtn.h"
 #include "tensor/dequantize.h"
@@ -230,6 +231,8 @@ void check_options(const QuantFormat& format, const GptqOptions& o, const std::s
 GptqResult quantize_gptq(const float* w_in, int64_t rows, int64_t cols, const double* h_in,
                          const QuantFormat& format, const GptqOptions& options,
                          const std::string& name) {
+  if (format.kind == QuantKind::trellis)
+    return quantize_gptq_trellis(w_in, rows, cols, h_in, format, options, name);
   check_weights(w_in, rows, cols, format, name);
   check_options(format, options, name);
   const auto n2 = static_cast<size_t>(cols * cols);

@@ -16,6 +16,8 @@
 // A group whose stored scale would be 0 or denormal gets scale 1 (its codes decode to 0).
 #include "quant/rtn.h"
 
+#include "quant/gptq_trellis.h"
+
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -134,6 +136,9 @@ void quantize_nf4(const float* w, QuantizedTensor& t) {
 
 QuantizedTensor quantize_rtn(const float* w, int64_t rows, int64_t cols, const QuantFormat& format,
                              const std::string& name) {
+  // A trellis tensor's nearest code sequence is a search (Viterbi), not a rounding.
+  if (format.kind == QuantKind::trellis)
+    return quantize_trellis(w, rows, cols, format, nullptr, name);
   check_weights(w, rows, cols, format, name);
   QuantizedTensor t = allocate_quantized(format, rows, cols);
   if (format.is_dense()) {

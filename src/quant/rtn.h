@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Round-to-nearest (RTN) quantization of a dense weight into any QuantFormat. Data-free: the
-// grid of each group comes from its own min/max (affine), absmax (symmetric, NF4, FP8).
+// grid of each group comes from its own min/max (affine), absmax (symmetric, NF4, FP8); a
+// trellis tensor gets the best code sequence of each rotated column alone (quant/gptq_trellis.h).
 #pragma once
 
 #include <cstdint>

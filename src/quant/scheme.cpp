@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "numerics/trellis_code.h"
 #include "quant/ggml_rtn.h"
 #include "util/check.h"
 
@@ -139,12 +140,47 @@ std::optional<Scheme> integer_scheme(std::string_view name) {
   return std::nullopt;  // e.g. "w04g128": not the canonical spelling
 }
 
+// A trellis scheme: tcq<k>[-l<L>] (k bits per weight, L state bits, default
+// kTrellisDefaultStateBits).
+std::optional<Scheme> trellis_scheme(std::string_view name) {
+  std::string_view rest = name;
+  if (!rest.starts_with("tcq")) return std::nullopt;
+  rest.remove_prefix(3);
+  const std::optional<int> bits = take_number(rest);
+  if (!bits) return std::nullopt;
+  int state_bits = kTrellisDefaultStateBits;
+  if (rest.starts_with("-l")) {
+    rest.remove_prefix(2);
+    const std::optional<int> l = take_number(rest);
+    if (!l || *l == kTrellisDefaultStateBits) return std::nullopt;  // one spelling per scheme
+    state_bits = *l;
+  }
+  if (!rest.empty()) return std::nullopt;
+  LB_CHECK_ARG(*bits >= 2 && *bits <= 8 && state_bits > *bits && state_bits <= kTrellisMaxStateBits,
+               "scheme '", name, "': tcq<k>[-l<L>] needs k in 2..8 and L in k+1..",
+               kTrellisMaxStateBits);
+  Scheme s;
+  s.name = std::string(name);
+  s.format = QuantFormat::trellis(*bits, state_bits);
+  s.algorithm = "rtn";
+  s.description = concat("trellis-coded (QTIP), ", *bits, " bits/weight, ", state_bits,
+                         "-bit state, rotated inputs, f16 row scale; gptq-", name, " with --calib");
+  return s;
+}
+
 }  // namespace
+
+const std::vector<Scheme>& trellis_schemes() {
+  static const std::vector<Scheme> schemes = {*trellis_scheme("tcq2"), *trellis_scheme("tcq3"),
+                                              *trellis_scheme("tcq4")};
+  return schemes;
+}
 
 Scheme find_scheme(std::string_view name) {
   for (const auto& s : builtin_schemes())
     if (s.name == name) return s;
   if (std::optional<Scheme> composed = integer_scheme(name)) return *composed;
+  if (std::optional<Scheme> trellis = trellis_scheme(name)) return *trellis;
   if (std::optional<GgmlSchemeInfo> g = find_ggml_scheme(name))
     return {std::string(g->name), g->format, "ggml", std::string(g->description)};
   for (const AlgorithmPrefix& prefix : algorithm_prefixes()) {
@@ -156,12 +192,14 @@ Scheme find_scheme(std::string_view name) {
     // GPTQ also sweeps over the NF4 codebook (its grid is a block absmax, fixed or searched
     // like an integer group's range); double quantization would move the absmax after the
     // sweep has compensated for it, so nf4-dq is not a GPTQ base.
-    const std::optional<Scheme> base = prefix.algorithm == "gptq" && base_name == "nf4"
-                                           ? find_scheme("nf4")
-                                           : integer_scheme(base_name);
+    // GPTQ's sweep also feeds a trellis column coder (quant/gptq_trellis.h).
+    std::optional<Scheme> base = prefix.algorithm == "gptq" && base_name == "nf4"
+                                     ? find_scheme("nf4")
+                                     : integer_scheme(base_name);
+    if (!base && prefix.algorithm == "gptq") base = trellis_scheme(base_name);
     LB_CHECK_ARG(base.has_value(), "scheme '", name, "': ", prefix.algorithm,
                  " needs an integer weight scheme after '", lead, "' (w8, w4g128, w3g64-sym, ...",
-                 prefix.algorithm == "gptq" ? ", or nf4)" : ")",
+                 prefix.algorithm == "gptq" ? ", nf4 or tcq<k>)" : ")",
                  known_base ? concat(", and '", base_name, "' is not one") : std::string(),
                  "; run `lowbit schemes` for the list");
     LB_CHECK_ARG(prefix.algorithm != "hqq" || !base->format.symmetric, "scheme '", name,

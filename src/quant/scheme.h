@@ -37,6 +37,10 @@ const std::vector<Scheme>& builtin_schemes();
 // name's base is refused).
 Scheme find_scheme(std::string_view name);
 
+// The trellis schemes `lowbit schemes` lists (tcq2, tcq3, tcq4); find_scheme also takes
+// tcq<k>-l<L> for another state size, and gptq-tcq<k>[-l<L>].
+const std::vector<Scheme>& trellis_schemes();
+
 // The algorithms that prefix an integer scheme name, with one line each for `lowbit schemes`.
 struct AlgorithmPrefix {
   std::string algorithm;

@@ -3,12 +3,16 @@
 #include "tensor/dequantize.h"
 
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "numerics/bit_pack.h"
 #include "numerics/fp8.h"
 #include "numerics/half.h"
 #include "numerics/iq4_nl.h"
 #include "numerics/nf4.h"
+#include "numerics/trellis_code.h"
 #include "tensor/scale_reader.h"
 #include "util/check.h"
 
@@ -58,7 +62,35 @@ void decode_dense_row(const QuantizedTensor& w, int64_t row, float* out) {
   }
 }
 
+// Rows [row_begin, row_end) of a trellis tensor: each row of W' decoded from its column
+// streams, then un-rotated (W = W'·R^T, so row w = R·w').
+void decode_trellis_rows(const QuantizedTensor& w, int64_t row_begin, int64_t row_end, float* out) {
+  const QuantFormat& f = w.format;
+  const int64_t rows = w.rows(), cols = w.cols();
+  const ScaleReader scales = ScaleReader::of(w);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    float* dst = out + (r - row_begin) * cols;
+    const int64_t run = r / kTrellisRun, t = r % kTrellisRun;
+    const float scale = scales.at(r);
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint8_t* stream =
+          w.codes.data() + trellis_stream_offset(rows, cols, f.bits, f.state_bits, run, c);
+      dst[c] = scale * trellis_value(trellis_state(stream, t, f.bits, f.state_bits));
+    }
+  }
+  trellis_rotation(cols).unrotate(out, row_end - row_begin);
+}
+
 }  // namespace
+
+const InputRotation& trellis_rotation(int64_t cols) {
+  static std::mutex mutex;
+  static std::map<int64_t, std::unique_ptr<InputRotation>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<InputRotation>& r = cache[cols];
+  if (!r) r = std::make_unique<InputRotation>(cols, kTrellisRotationSeed);
+  return *r;
+}
 
 float scale_at(const QuantizedTensor& w, int64_t scale_index) {
   LB_CHECK_ARG(!w.format.is_dense() && scale_index >= 0 && scale_index < w.scale_count(),
@@ -88,6 +120,10 @@ void dequantize_rows_reference(const QuantizedTensor& w, int64_t row_begin, int6
   const int64_t cols = w.cols();
   const size_t stride = w.row_bytes();
   w.validate("(being dequantized)");  // buffer sizes, so the loops below stay in bounds
+  if (f.kind == QuantKind::trellis) {
+    decode_trellis_rows(w, row_begin, row_end, out);
+    return;
+  }
   const ScaleReader scales = ScaleReader::of(w);
   for (int64_t r = row_begin; r < row_end; ++r) {
     float* dst = out + (r - row_begin) * cols;

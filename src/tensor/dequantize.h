@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "numerics/rotation.h"
 #include "tensor/quantized_tensor.h"
 #include "tensor/scale_reader.h"
 
@@ -29,10 +30,14 @@ float zero_at(const QuantizedTensor& w, int64_t scale_index);
 
 // Decodes rows [row_begin, row_end) into out[(row_end - row_begin) * cols], row-major.
 // affine_int: scale * (q - zero); nf4: absmax * kNf4Codebook[q]; fp8: scale * fp8(q); dense
-// formats convert. Throws InvalidArgument on a bad row range, FormatError on buffers that do
-// not match the format and shape.
+// formats convert; trellis: each row decoded in the rotated space, then un-rotated. Throws
+// InvalidArgument on a bad row range, FormatError on buffers that do not match the format and
+// shape.
 void dequantize_rows_reference(const QuantizedTensor& w, int64_t row_begin, int64_t row_end,
                                float* out);
+
+// The input rotation of every trellis tensor `cols` wide (built once per width, thread-safe).
+const InputRotation& trellis_rotation(int64_t cols);
 
 // The whole tensor, decoded (numel() floats).
 std::vector<float> dequantize_reference(const QuantizedTensor& w);

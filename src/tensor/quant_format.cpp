@@ -2,6 +2,7 @@
 // QuantFormat constructors, validation and size arithmetic.
 #include "tensor/quant_format.h"
 
+#include "numerics/trellis_code.h"
 #include "tensor/k_quant.h"
 #include "util/check.h"
 
@@ -63,6 +64,17 @@ QuantFormat QuantFormat::iq4_nl(int block) {
   return f;
 }
 
+QuantFormat QuantFormat::trellis(int bits, int state_bits) {
+  QuantFormat f;
+  f.kind = QuantKind::trellis;
+  f.bits = bits;
+  f.state_bits = state_bits;
+  f.group_size = kPerChannel;
+  f.symmetric = true;
+  f.scale_dtype = DType::f16;
+  return f;
+}
+
 QuantFormat QuantFormat::k_quant_of(int bits) {
   QuantFormat f = bits == 6 ? affine(6, 16, true) : affine_min(bits, 32);
   f.k_quant = true;
@@ -87,6 +99,8 @@ std::string kind_name(QuantKind kind) {
       return "fp8_e5m2";
     case QuantKind::iq4_nl:
       return "iq4_nl";
+    case QuantKind::trellis:
+      return "trellis";
   }
   return "?";
 }
@@ -125,6 +139,8 @@ void validate_format(const QuantFormat& f) {
                " is always symmetric");
   LB_CHECK_ARG(!f.min_offset || (f.kind == QuantKind::affine_int && !f.symmetric), "format ", name,
                " has no additive min (only asymmetric integer formats do)");
+  LB_CHECK_ARG(f.state_bits == 0 || f.kind == QuantKind::trellis, "format ", name,
+               " has no trellis state bits, got ", f.state_bits);
   if (f.k_quant) {
     const bool q45 = (f.bits == 4 || f.bits == 5) && f.group_size == 32 && f.min_offset;
     const bool q6 = f.bits == 6 && f.group_size == 16 && f.symmetric;
@@ -166,6 +182,15 @@ void validate_format(const QuantFormat& f) {
       LB_CHECK_ARG(f.group_size > 0, "iq4_nl needs a block size > 0, got ", f.group_size);
       expect_scale_dtype(DType::f16);
       return;
+    case QuantKind::trellis:
+      LB_CHECK_ARG(f.bits >= 2 && f.bits <= 8, "trellis bits must be 2..8, got ", f.bits);
+      LB_CHECK_ARG(f.state_bits > f.bits && f.state_bits <= kTrellisMaxStateBits,
+                   "trellis state bits must be ", f.bits + 1, "..", kTrellisMaxStateBits, ", got ",
+                   f.state_bits);
+      LB_CHECK_ARG(f.group_size == kPerChannel, "trellis scales are per row, got group size ",
+                   f.group_size);
+      expect_scale_dtype(DType::f16);
+      return;
   }
   throw InvalidArgument("unknown quantization kind");
 }
@@ -184,7 +209,9 @@ DType stored_scale_dtype(const QuantFormat& f) {
 BufferSizes buffer_sizes(const QuantFormat& f, int64_t rows, int64_t cols) {
   validate_format(f);
   BufferSizes sizes;
-  sizes.codes = row_bytes(f, cols) * static_cast<size_t>(rows);
+  sizes.codes = f.kind == QuantKind::trellis
+                    ? static_cast<size_t>(trellis_codes_bytes(rows, cols, f.bits, f.state_bits))
+                    : row_bytes(f, cols) * static_cast<size_t>(rows);
   const auto n = static_cast<size_t>(scale_count(f, rows, cols));
   switch (scale_encoding(f)) {
     case ScaleEncoding::none:
@@ -223,6 +250,8 @@ std::string format_name(const QuantFormat& f) {
       return concat("nf4 b", f.group_size, f.double_quant ? " dq" : "");
     case QuantKind::iq4_nl:
       return concat("iq4_nl g", f.group_size);
+    case QuantKind::trellis:
+      return concat("trellis", f.bits, " L", f.state_bits);
     case QuantKind::fp8_e4m3:
     case QuantKind::fp8_e5m2:
       return concat(kind_name(f.kind), " ", granularity());

@@ -28,6 +28,14 @@
 //  iq4_nl      4-bit codes packed as affine_int bits=4; w = scale * kIq4NlValues[q]
 //              (numerics/iq4_nl.h: llama.cpp's 16 non-uniform int8 levels); group_size is the
 //              block (32 for GGUF's IQ4_NL), f16 scales.
+//  trellis     bitshift trellis codes (QTIP) of the input-rotated weight W' = W·R
+//              (numerics/rotation.h, seed kTrellisRotationSeed): `bits` = k bits per weight,
+//              `state_bits` = L. NOT row-major: each column of W' is cut into runs of 256 rows,
+//              each run one bit stream of L + (n-1)·k bits (numerics/trellis_code.h); the
+//              streams of run j are back to back in column order, runs back to back. W'(r, c) =
+//              scale_r · trellis_value(state), one f16 scale per row (per-channel); the
+//              weight is W = W'·R^T (each decoded row is un-rotated). The kernels rotate the
+//              input instead: W·x = W'·(R^T·x).
 //
 // scales: [rows, groups_per_row] (per-tensor: [1]) in scale_dtype. zeros: same shape, f16,
 // present only for asymmetric affine_int.
@@ -41,7 +49,17 @@
 
 namespace lowbit {
 
-enum class QuantKind : uint8_t { f32, f16, bf16, affine_int, nf4, fp8_e4m3, fp8_e5m2, iq4_nl };
+enum class QuantKind : uint8_t {
+  f32,
+  f16,
+  bf16,
+  affine_int,
+  nf4,
+  fp8_e4m3,
+  fp8_e5m2,
+  iq4_nl,
+  trellis
+};
 
 inline constexpr int kPerChannel = 0;
 inline constexpr int kPerTensor = -1;
@@ -55,6 +73,7 @@ struct QuantFormat {
   bool double_quant = false;  // nf4: scales quantized to u8 in blocks of 256
   bool min_offset = false;    // asymmetric affine_int: `zeros` holds an additive min (see above)
   bool k_quant = false;       // affine_int in ggml's k-quant super-blocks (see above)
+  int state_bits = 0;         // trellis: L, the trellis state's bits (0 for every other kind)
 
   bool is_dense() const {
     return kind == QuantKind::f32 || kind == QuantKind::f16 || kind == QuantKind::bf16;
@@ -77,6 +96,8 @@ struct QuantFormat {
   static QuantFormat iq4_nl(int block = 32);
   // ggml's Q4_K (bits 4), Q5_K (5) or Q6_K (6) super-blocks.
   static QuantFormat k_quant_of(int bits);
+  // Trellis codes, `bits` per weight, `state_bits` state bits, an f16 scale per row.
+  static QuantFormat trellis(int bits, int state_bits);
 };
 
 // Throws InvalidArgument when the combination of fields is not a valid format. The accepted
@@ -87,6 +108,8 @@ struct QuantFormat {
 //   nf4: bits 4, group_size > 0, symmetric, scale_dtype f32, double_quant true or false
 //   fp8_e4m3 / fp8_e5m2: bits 8, group_size 0 or -1, symmetric, scale_dtype f32, no double_quant
 //   iq4_nl: bits 4, group_size > 0, symmetric, scale_dtype f16, no double_quant
+//   trellis: bits 2..8, state_bits bits + 1 .. 16, group_size 0, symmetric, scale_dtype f16
+//   (state_bits is 0 for every kind but trellis)
 void validate_format(const QuantFormat& format);
 
 // How one scale entry is stored: nothing (dense), an f16 or f32 value, or (nf4 double
@@ -120,7 +143,8 @@ std::optional<DType> element_dtype(QuantKind kind);
 
 // Groups per row for a row of `cols` elements (1 for per-channel and per-tensor).
 int64_t groups_per_row(const QuantFormat& format, int64_t cols);
-// Bytes of one packed row of codes.
+// Bytes of one packed row of codes (row-major kinds; a trellis tensor's codes are not rows:
+// buffer_sizes() has their size).
 size_t row_bytes(const QuantFormat& format, int64_t cols);
 // Number of scale entries for a [rows, cols] tensor.
 int64_t scale_count(const QuantFormat& format, int64_t rows, int64_t cols);

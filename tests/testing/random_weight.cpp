@@ -46,10 +46,13 @@ QuantizedTensor random_weight(const QuantFormat& f, int64_t rows, int64_t cols, 
   QuantizedTensor w;
   w.format = f;
   w.shape = {rows, cols};
-  w.codes = Buffer::allocate(w.row_bytes() * static_cast<size_t>(rows));
+  w.codes = Buffer::allocate(buffer_sizes(f, rows, cols).codes);
   uint8_t* codes = w.codes.mutable_data();
   const auto n = static_cast<size_t>(rows * cols);
   switch (f.kind) {
+    case QuantKind::trellis:  // any bytes are a valid set of trellis streams
+      for (size_t i = 0; i < w.codes.size(); ++i) codes[i] = static_cast<uint8_t>(rng() & 0xFF);
+      break;
     case QuantKind::f32:
       for (size_t i = 0; i < n; ++i) put_f32(w.codes, i, normal(rng));
       return w;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Random weights of any format for kernel tests: codes over the whole range, scales in
-// [0.01, 0.1), zero-points anywhere in the code range, fp8 codes that decode to finite values.
+// [0.01, 0.1), zero-points anywhere in the code range, fp8 codes that decode to finite values,
+// random trellis streams.
 #pragma once
 
 #include <cstdint>

@@ -200,6 +200,8 @@ TEST(GgufExportErrors, RefusedWithOneLineBeforeAnyWork) {
                         "the nearest GGUF scheme is q8_0");
   expect_one_line_error(run_lowbit(base + "--scheme q8_0 --embed nf4 --format gguf"), 2,
                         "--embed nf4");
+  expect_one_line_error(run_lowbit(base + "--scheme tcq3 --format gguf"), 2,
+                        "--scheme tcq3 (trellis3 L12) has no GGUF equivalent");
   EXPECT_FALSE(fs::exists(out));
 
   // An existing GGUF is replaced only with --force; anything else never.

@@ -128,6 +128,10 @@ TEST(HfExportCli, RefusesWhatALayoutCannotHoldWithOneLine) {
                         "nearest is an int4 group scheme");
   expect_one_line_error(run_lowbit(base + "--scheme llm-int8 --format compressed-tensors"), 2,
                         "the nearest is w8a8");
+  expect_one_line_error(run_lowbit(base + "--scheme tcq3 --format compressed-tensors"), 2,
+                        "--scheme tcq3 (trellis3 L12) has no compressed-tensors equivalent");
+  expect_one_line_error(run_lowbit(base + "--scheme tcq3 --format gptq"), 2,
+                        "has no gptq equivalent");
   expect_one_line_error(run_lowbit(base + "--scheme w8a8 --format awq"), 2,
                         "has no awq equivalent; the nearest is an int4 group scheme");
   expect_one_line_error(run_lowbit(base + "--scheme w4g32 --format awq"), 2,

@@ -24,7 +24,9 @@ TEST(QuantizeRoundTrip, EverySchemeSavesReloadsAndReportsTheoreticalBits) {
   LB_REQUIRE_DATA(bin, "stories260K/stories260K.bin");
   LB_REQUIRE_DATA(text, "eval/tinystories_valid_part1.txt");
   TempDir tmp;
-  for (const auto& scheme : quant::builtin_schemes()) {
+  std::vector<quant::Scheme> schemes = quant::builtin_schemes();
+  for (const auto& t : quant::trellis_schemes()) schemes.push_back(t);
+  for (const auto& scheme : schemes) {
     SCOPED_TRACE(scheme.name);
     const auto out = tmp.path() / scheme.name;
     // Static activation scales and SmoothQuant calibrate on a few windows of the text.

@@ -34,7 +34,7 @@ QuantizedTensor make_tensor(QuantFormat format, Shape shape, uint32_t seed) {
   QuantizedTensor t;
   t.format = format;
   t.shape = std::move(shape);
-  t.codes = random_bytes(t.row_bytes() * static_cast<size_t>(t.rows()), seed);
+  t.codes = random_bytes(t.buffer_sizes().codes, seed);
   if (!format.is_dense()) {
     const auto n = static_cast<size_t>(t.scale_count());
     t.scales = random_bytes(format.double_quant ? n : n * dtype_size(format.scale_dtype), seed + 1);
@@ -75,6 +75,7 @@ TensorMap every_kind() {
   add("nf4.dq", QuantFormat::nf4(64, true), {300, 128});  // 600 scales: 3 nested blocks
   add("fp8.e4m3", QuantFormat::fp8(QuantKind::fp8_e4m3, kPerChannel), {4, 9});
   add("fp8.e5m2", QuantFormat::fp8(QuantKind::fp8_e5m2, kPerTensor), {4, 9});
+  add("trellis3", QuantFormat::trellis(3, 10), {300, 24});  // two runs of rows
   // Linears that quantize their inputs (W8A8 / FP8 schemes), one dense f32 among them.
   QuantizedTensor w8a8 = make_tensor(QuantFormat::affine(8, kPerChannel, true), {6, 40}, 91);
   w8a8.act = {ActQuantKind::int8_tensor_static, 0.0123456789f};
@@ -141,6 +142,11 @@ TEST(Checkpoint, OnDiskLayoutIsTheDocumentedOne) {
   EXPECT_EQ(st.at("nf4.dq.scales").shape, (Shape{300, 2}));
   EXPECT_EQ(st.at("nf4.dq.nested_scales").shape, (Shape{3}));
   EXPECT_EQ(st.at("fp8.e4m3.codes").shape, (Shape{4, 9}));
+  // Trellis codes are one flat array: 24 streams of 256 rows (10 + 255 x 3 bits: 97 bytes),
+  // then 24 of 44 rows (10 + 43 x 3 bits: 18 bytes); one f16 scale per row.
+  EXPECT_EQ(st.at("trellis3.codes").shape, (Shape{24 * 97 + 24 * 18}));
+  EXPECT_EQ(st.at("trellis3.scales").shape, (Shape{300, 1}));
+  EXPECT_EQ(st.at("trellis3.scales").dtype, DType::f16);
   EXPECT_EQ(st.metadata().at("format"), "pt");
 
   const json config = read_config_json(out / "config.json");
@@ -157,6 +163,9 @@ TEST(Checkpoint, OnDiskLayoutIsTheDocumentedOne) {
   EXPECT_EQ(e.at("shape"), json::array({3, 100}));
   EXPECT_EQ(q.at("tensors").at("nf4.dq").at("double_quant"), true);
   EXPECT_EQ(q.at("tensors").at("dense.f16").at("kind"), "f16");
+  EXPECT_EQ(q.at("tensors").at("trellis3").at("kind"), "trellis");
+  EXPECT_EQ(q.at("tensors").at("trellis3").at("state_bits"), 10);
+  EXPECT_FALSE(e.contains("state_bits"));  // only trellis tensors carry it
 }
 
 TEST(Checkpoint, RewritingReplacesTheDirectoryOnlyWhenAsked) {

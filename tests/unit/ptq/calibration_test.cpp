@@ -301,6 +301,33 @@ TEST(CalibratedQuantize, MatchFloatFitsTheUnquantizedModelsOutputs) {
   EXPECT_THROW(quantize_calibrated(r.source, options, r.windows, matched, one), InvalidArgument);
 }
 
+// Trellis codes through the calibration driver: the same bytes at any thread count, every
+// linear a trellis tensor, and the model closer to the unquantized one than scalar GPTQ with
+// more bits (3-bit groups of 32 with zero-points, 3.5 bits per weight, against about 3.1).
+TEST(CalibratedQuantize, TrellisGptqBeatsScalarGptqWithMoreBits) {
+  const SyntheticSpec spec = synthetic_preset("tiny");
+  const ModelSource source = synthetic_source(make_synthetic_model(spec));
+  const auto windows = synthetic_windows(spec.vocab_size, 6, 64);
+  kernels::ExecContext one(1), two(2);
+  QuantizeOptions options;
+  options.linear = quant::find_scheme("gptq-tcq3");
+  const CalibratedModel trellis = quantize_calibrated(source, options, windows, {}, two);
+  const CalibratedModel single = quantize_calibrated(source, options, windows, {}, one);
+  for (const std::string& name : trellis.model.tensors.names()) {
+    EXPECT_TRUE(same_bytes(trellis.model.tensors.at(name), single.model.tensors.at(name))) << name;
+  }
+  for (const std::string& name : model::linear_tensor_names(0))
+    EXPECT_EQ(trellis.model.tensors.at(name).format.kind, QuantKind::trellis) << name;
+  for (const LayerReport& r : trellis.report) EXPECT_LT(r.error, r.rtn_error) << r.name;
+  options.linear = quant::find_scheme("gptq-w3g32");
+  const CalibratedModel scalar = quantize_calibrated(source, options, windows, {}, two);
+  const double kl_trellis = testing::mean_kl(source, trellis.model.tensors, windows);
+  const double kl_scalar = testing::mean_kl(source, scalar.model.tensors, windows);
+  std::printf("KL from the unquantized model: gptq-w3g32 %.5f, gptq-tcq3 %.5f\n", kl_scalar,
+              kl_trellis);
+  EXPECT_LT(kl_trellis, kl_scalar);
+}
+
 TEST(CalibratedQuantize, RefusesWindowsLongerThanTheContextAndNonCalibratedSchemes) {
   const SyntheticModel m = make_synthetic_model(synthetic_preset("tiny"));
   ModelSource source;

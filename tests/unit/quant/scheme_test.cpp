@@ -125,7 +125,7 @@ TEST(Scheme, AlgorithmPrefixesRefuseNonIntegerAndMalformedBases) {
     const std::string m = message(name);
     EXPECT_NE(m.find("integer weight scheme"), std::string::npos) << name << ": " << m;
   }
-  EXPECT_NE(message("gptq-f16").find("or nf4"), std::string::npos);
+  EXPECT_NE(message("gptq-f16").find("nf4 or tcq<k>"), std::string::npos);
   EXPECT_NE(message("hqq-w4g128-sym").find("asymmetric"), std::string::npos);
   EXPECT_NE(message("rtn-w4g128").find("unknown scheme"), std::string::npos);
   EXPECT_NE(message("GPTQ-w4g128").find("unknown scheme"), std::string::npos);

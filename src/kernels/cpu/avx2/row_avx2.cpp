@@ -364,6 +364,8 @@ void dispatch(const WeightView& w, int64_t row_begin, int64_t row_end, const Op&
       if (w.bits == 2 && groups_start_on(4))
         return for_rows<AffineDecoder<RowCrumbs>>(w, row_begin, row_end, op);
       return for_rows<AffineDecoder<UnpackedBytes>>(w, row_begin, row_end, op);
+    case QuantKind::trellis:  // not rows: kernels::linear routes it to linear_trellis
+      break;
   }
 }
 
