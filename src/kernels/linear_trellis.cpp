@@ -34,10 +34,12 @@ void linear_trellis(const float* x, int64_t m, const QuantizedTensor& w, const f
       if (m == 1) {
         std::fill(acc.begin(), acc.end(), 0.0f);
         for (int64_t c = 0; c < cols; ++c) {
-          const uint8_t* stream = base + c * stream_bytes;
+          TrellisStreamReader stream(base + c * stream_bytes, k, L);
           const float xc = xr[static_cast<size_t>(c)];
-          for (int64_t t = 0; t < n; ++t)
-            acc[static_cast<size_t>(t)] += xc * codebook[trellis_state(stream, t, k, L)];
+          for (int64_t t = 0;; stream.advance()) {  // never reads past the last value's bits
+            acc[static_cast<size_t>(t)] += xc * codebook[stream.state()];
+            if (++t == n) break;
+          }
         }
         for (int64_t t = 0; t < n; ++t) {
           const float v = scales.at(r0 + t) * acc[static_cast<size_t>(t)];
@@ -47,9 +49,11 @@ void linear_trellis(const float* x, int64_t m, const QuantizedTensor& w, const f
       }
       tile.resize(static_cast<size_t>(n * cols));
       for (int64_t c = 0; c < cols; ++c) {
-        const uint8_t* stream = base + c * stream_bytes;
-        for (int64_t t = 0; t < n; ++t)
-          tile[static_cast<size_t>(t * cols + c)] = codebook[trellis_state(stream, t, k, L)];
+        TrellisStreamReader stream(base + c * stream_bytes, k, L);
+        for (int64_t t = 0;; stream.advance()) {
+          tile[static_cast<size_t>(t * cols + c)] = codebook[stream.state()];
+          if (++t == n) break;
+        }
       }
       product.resize(static_cast<size_t>(m * n));
       sgemm_nt(m, n, cols, xr.data(), tile.data(), product.data());

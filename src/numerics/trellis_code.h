@@ -51,6 +51,36 @@ inline uint32_t trellis_state(const uint8_t* stream, int64_t t, int bits, int st
   return (v >> (nbytes * 8 - offset - state_bits)) & ((uint32_t{1} << state_bits) - 1u);
 }
 
+// The states of one stream in order, for decoders that walk a whole run: one byte read per 8
+// stream bits instead of a window read per value.
+class TrellisStreamReader {
+ public:
+  TrellisStreamReader(const uint8_t* stream, int bits, int state_bits)
+      : p_(stream), bits_(bits), mask_((uint32_t{1} << state_bits) - 1u) {
+    state_ = take(state_bits);
+  }
+  // The current state; advance() moves to the next value's (and reads its bits: call it only
+  // while a value is left).
+  uint32_t state() const { return state_; }
+  void advance() { state_ = ((state_ << bits_) | take(bits_)) & mask_; }
+
+ private:
+  uint32_t take(int width) {
+    while (held_ < width) {
+      acc_ = (acc_ << 8) | *p_++;
+      held_ += 8;
+    }
+    held_ -= width;
+    return static_cast<uint32_t>(acc_ >> held_) & ((uint32_t{1} << width) - 1u);
+  }
+  const uint8_t* p_;
+  int bits_;
+  uint32_t mask_;
+  uint64_t acc_ = 0;
+  int held_ = 0;
+  uint32_t state_ = 0;
+};
+
 // Writes the stream of the trellis walk states[0, n) (each state's high L - k bits equal the
 // previous state's low L - k bits) to stream[0, trellis_stream_bytes(n)).
 void trellis_write_stream(const uint32_t* states, int64_t n, int bits, int state_bits,

@@ -253,7 +253,7 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
       q = std::move(g.weight);
       r.error = output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols);
     } else {
-      q = quantize_data_free(w.data(), rows, cols, own, name);
+      q = quantize_data_free(w.data(), rows, cols, own, name, ctx.pool.get());
       r.error = output_error(w.data(), kernels::dequantize_all(q).data(), rows, cols);
     }
     // RTN in the same format for comparison (ggml's own block rounding is the RTN of its

@@ -73,9 +73,11 @@ struct QuantizeOptions {
 };
 
 // One weight by a data-free algorithm (rtn, hqq, ggml), with the scheme's activation
-// quantization attached.
+// quantization attached. A trellis format's search runs its columns' runs on `pool` when
+// given (the caller must not be inside that pool's parallel_for).
 QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
-                                   const quant::Scheme& scheme, const std::string& name);
+                                   const quant::Scheme& scheme, const std::string& name,
+                                   ThreadPool* pool = nullptr);
 // True for the algorithms quantize_data_free runs.
 bool is_data_free(const quant::Scheme& scheme);
 

@@ -133,8 +133,8 @@ std::vector<LinearSensitivity> measure_linear_sensitivity(
       const QuantizedTensor& stored = source.tensors.at(names[i]);
       const std::vector<float> w = kernels::dequantize_all(stored);
       model::BlockWeights probed = weights.blocks[static_cast<size_t>(l)];
-      probed.linear(static_cast<int64_t>(i)) =
-          quantize_data_free(w.data(), stored.rows(), stored.cols(), rounding, names[i]);
+      probed.linear(static_cast<int64_t>(i)) = quantize_data_free(
+          w.data(), stored.rows(), stored.cols(), rounding, names[i], ctx.pool.get());
       double kl = 0;
       for (size_t s = 0; s < windows.size(); ++s) {
         std::copy_n(inputs[s].begin() + l * len * dim, len * dim, x.begin());

@@ -152,7 +152,10 @@ std::optional<Scheme> trellis_scheme(std::string_view name) {
   if (rest.starts_with("-l")) {
     rest.remove_prefix(2);
     const std::optional<int> l = take_number(rest);
-    if (!l || *l == kTrellisDefaultStateBits) return std::nullopt;  // one spelling per scheme
+    if (!l) return std::nullopt;
+    // One spelling per scheme, so names compare as schemes do.
+    LB_CHECK_ARG(*l != kTrellisDefaultStateBits, "scheme '", name, "': ", kTrellisDefaultStateBits,
+                 " state bits is the default; write tcq", *bits);
     state_bits = *l;
   }
   if (!rest.empty()) return std::nullopt;

@@ -6,18 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
+
+#include "testing/kernel_cases.h"
 
 namespace lowbit {
 namespace {
 
 std::vector<double> normal(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> d;
-  std::vector<double> v(static_cast<size_t>(n));
-  for (auto& x : v) x = d(rng);
-  return v;
+  const std::vector<float> v = testing::normal_values(n, seed);
+  return {v.begin(), v.end()};
 }
 
 // Widths with no odd factor, a small one, a large one, and no power of two at all.

@@ -19,6 +19,7 @@
 #include "quant/rtn.h"
 #include "quant/scheme.h"
 #include "tensor/dequantize.h"
+#include "testing/kernel_cases.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -26,11 +27,7 @@ namespace lowbit::quant {
 namespace {
 
 std::vector<float> gaussian(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d;
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = d(rng);
-  return v;
+  return lowbit::testing::normal_values(n, seed);
 }
 
 TEST(TrellisCode, CodebookIsCentredUnitVarianceAndFixed) {
@@ -64,9 +61,13 @@ TEST(TrellisCode, StreamsRoundTripEveryState) {
         std::vector<uint8_t> stream(static_cast<size_t>(trellis_stream_bytes(n, k, L)) + 1, 0xAB);
         trellis_write_stream(states.data(), n, k, L, stream.data());
         EXPECT_EQ(stream.back(), 0xAB) << "wrote past the stream";
-        for (int64_t t = 0; t < n; ++t)
+        TrellisStreamReader reader(stream.data(), k, L);
+        for (int64_t t = 0; t < n; ++t) {
+          if (t > 0) reader.advance();
           ASSERT_EQ(trellis_state(stream.data(), t, k, L), states[t])
               << "k=" << k << " L=" << L << " t=" << t;
+          ASSERT_EQ(reader.state(), states[t]) << "k=" << k << " L=" << L << " t=" << t;
+        }
       }
 }
 
