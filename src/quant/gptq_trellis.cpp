@@ -112,7 +112,6 @@ QuantizedTensor store(const QuantFormat& f, int64_t rows, int64_t cols,
                       const std::vector<uint32_t>& states, const std::vector<float>& scales) {
   QuantizedTensor t = allocate_quantized(f, rows, cols);
   uint8_t* codes = t.codes.mutable_data();
-  std::vector<uint32_t> run_states(static_cast<size_t>(kTrellisRun));
   for (int64_t run = 0; run * kTrellisRun < rows; ++run) {
     const int64_t a = run * kTrellisRun, n = std::min(kTrellisRun, rows - a);
     for (int64_t c = 0; c < cols; ++c)
