@@ -14,6 +14,7 @@
 #include "io/tokenizer_text.h"
 #include "util/check.h"
 #include "util/error.h"
+#include "util/splitmix.h"
 
 namespace lowbit {
 
@@ -65,14 +66,6 @@ quiet stations and busy cities, mountains in the distance and rivers under the b
 read, sleep, or talk with the person sitting across from you. Many people remember a journey more
 for the conversations they had than for the places where they arrived.
 )";
-
-// splitmix64: a small, well-mixed deterministic generator.
-uint64_t next_random(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 class Builder {
  public:
@@ -171,8 +164,8 @@ void extend(Builder& b, uint64_t seed) {
   size_t failures = 0;  // consecutive draws that found nothing new: give up only when stuck
   while (!b.full()) {
     const auto& pieces = b.pieces();
-    const std::string& left = pieces[next_random(state) % pieces.size()];
-    const std::string& right = pieces[next_random(state) % pieces.size()];
+    const std::string& left = pieces[splitmix64_next(state) % pieces.size()];
+    const std::string& right = pieces[splitmix64_next(state) % pieces.size()];
     std::string merged = left + right;
     if (right.starts_with(kSpaceMark) || merged.size() > kMaxPieceBytes || b.has(merged)) {
       LB_CHECK_ARG(++failures < 1000000, "synthetic tokenizer: cannot find new pieces");

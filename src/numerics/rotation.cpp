@@ -5,16 +5,10 @@
 #include <numbers>
 
 #include "util/check.h"
+#include "util/splitmix.h"
 
 namespace lowbit {
 namespace {
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // In-place orthonormal Walsh-Hadamard transform of v[0, p), p a power of two.
 template <typename T>
@@ -57,7 +51,7 @@ InputRotation::InputRotation(int64_t cols, uint64_t seed) : cols_(cols), seed_(s
   signs_.resize(static_cast<size_t>(cols));
   uint64_t state = seed;
   for (int64_t i = 0; i < cols; i += 64) {
-    const uint64_t bits = splitmix64(state);
+    const uint64_t bits = splitmix64_next(state);
     for (int64_t j = i; j < std::min(cols, i + 64); ++j)
       signs_[static_cast<size_t>(j)] = ((bits >> (j - i)) & 1u) != 0 ? -1.0f : 1.0f;
   }

@@ -25,8 +25,9 @@ float trellis_value(uint32_t state) {
 }
 
 const float* trellis_codebook(int state_bits) {
-  static std::array<std::vector<float>, kTrellisMaxStateBits + 1> tables;
-  static std::array<std::once_flag, kTrellisMaxStateBits + 1> built;
+  // Up to 24 bits: the encoder (quant/trellis.h) searches that far, formats store up to 16.
+  static std::array<std::vector<float>, 25> tables;
+  static std::array<std::once_flag, 25> built;
   const auto l = static_cast<size_t>(state_bits);
   std::call_once(built.at(l), [&] {
     tables[l].resize(size_t{1} << l);

@@ -31,8 +31,8 @@ inline constexpr int kTrellisDefaultStateBits = 12;
 // Integer operations and one f32 multiply, so every machine decodes the same value.
 float trellis_value(uint32_t state);
 
-// trellis_value of every state of `state_bits` bits (2^state_bits floats), built once per L
-// (thread-safe); the decoders look values up here.
+// trellis_value of every state of `state_bits` bits (2^state_bits floats, state_bits <= 24),
+// built once per L (thread-safe); the encoder and the decoders look values up here.
 const float* trellis_codebook(int state_bits);
 
 // Bytes of one run's stream of n values.

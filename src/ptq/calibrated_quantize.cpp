@@ -16,7 +16,6 @@
 #include "ptq/float_target.h"
 #include "ptq/input_stats.h"
 #include "ptq/smooth_block.h"
-#include "quant/gptq_trellis.h"
 #include "quant/rtn.h"
 #include "util/check.h"
 #include "util/log.h"
@@ -261,11 +260,8 @@ StoredBlock quantize_block(const BlockRun& run, int64_t l, const model::BlockWei
     if (own.algorithm == "ggml") {
       r.rtn_error = r.error;
     } else {
-      // (A trellis "RTN" is a Viterbi search per column: on the pool.)
       const QuantizedTensor rtn =
-          own.format.kind == QuantKind::trellis
-              ? quant::quantize_trellis(w.data(), rows, cols, own.format, ctx.pool.get(), name)
-              : quant::quantize_rtn(w.data(), rows, cols, own.format, name);
+          quant::quantize_rtn(w.data(), rows, cols, own.format, name, ctx.pool.get());
       r.rtn_error = output_error(w.data(), kernels::dequantize_all(rtn).data(), rows, cols);
     }
     out.report.push_back(r);

@@ -4,21 +4,9 @@
 #include <algorithm>
 
 #include "util/check.h"
+#include "util/splitmix.h"
 
 namespace lowbit::ptq {
-
-namespace {
-
-// SplitMix64: a tiny generator with a fixed definition, so windows are the same on every
-// platform and standard library (std::uniform_int_distribution is not specified exactly).
-uint64_t split_mix(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 std::vector<std::vector<int32_t>> calibration_windows(std::span<const int32_t> tokens,
                                                       int64_t samples, int64_t seq_len,
@@ -36,7 +24,7 @@ std::vector<std::vector<int32_t>> calibration_windows(std::span<const int32_t> t
   windows.reserve(static_cast<size_t>(samples));
   for (int64_t i = 0; i < samples; ++i) {
     // The modulo bias is below starts / 2^64: irrelevant for a calibration sample.
-    const auto start = static_cast<int64_t>(split_mix(state) % starts);
+    const auto start = static_cast<int64_t>(splitmix64_next(state) % starts);
     std::vector<int32_t> window;
     window.reserve(static_cast<size_t>(seq_len));
     if (lead) window.push_back(bos_id);

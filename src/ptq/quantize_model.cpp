@@ -12,7 +12,6 @@
 #include "model/llama_config.h"
 #include "model/llama_weights.h"
 #include "quant/ggml_rtn.h"
-#include "quant/gptq_trellis.h"
 #include "quant/hqq.h"
 #include "quant/rtn.h"
 #include "util/check.h"
@@ -63,14 +62,12 @@ QuantizedTensor quantize_data_free(const float* w, int64_t rows, int64_t cols,
                                    const quant::Scheme& scheme, const std::string& name,
                                    ThreadPool* pool) {
   QuantizedTensor q;
-  if (scheme.format.kind == QuantKind::trellis) {
-    q = quant::quantize_trellis(w, rows, cols, scheme.format, pool, name);
-  } else if (scheme.algorithm == "hqq") {
+  if (scheme.algorithm == "hqq") {
     q = quant::quantize_hqq(w, rows, cols, scheme.format, {}, name);
   } else if (scheme.algorithm == "ggml") {
     q = quant::quantize_ggml(w, rows, cols, scheme.name, name);
   } else {
-    q = quant::quantize_rtn(w, rows, cols, scheme.format, name);
+    q = quant::quantize_rtn(w, rows, cols, scheme.format, name, pool);
   }
   q.act = scheme.act;
   return q;

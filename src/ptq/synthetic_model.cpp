@@ -13,18 +13,14 @@
 #include "model/llama_weights.h"
 #include "util/atomic_file.h"
 #include "util/check.h"
+#include "util/splitmix.h"
 
 namespace lowbit::ptq {
 namespace {
 
 // splitmix64: a counter-based generator, so every value depends only on (seed, stream, index)
 // and generation order or thread count cannot change the weights.
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+uint64_t mix(uint64_t x) { return splitmix64(x); }
 
 double uniform(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
 

@@ -135,10 +135,9 @@ void quantize_nf4(const float* w, QuantizedTensor& t) {
 }  // namespace
 
 QuantizedTensor quantize_rtn(const float* w, int64_t rows, int64_t cols, const QuantFormat& format,
-                             const std::string& name) {
+                             const std::string& name, ThreadPool* pool) {
   // A trellis tensor's nearest code sequence is a search (Viterbi), not a rounding.
-  if (format.kind == QuantKind::trellis)
-    return quantize_trellis(w, rows, cols, format, nullptr, name);
+  if (format.kind == QuantKind::trellis) return quantize_trellis(w, rows, cols, format, pool, name);
   check_weights(w, rows, cols, format, name);
   QuantizedTensor t = allocate_quantized(format, rows, cols);
   if (format.is_dense()) {

@@ -8,13 +8,16 @@
 #include <string>
 
 #include "tensor/quantized_tensor.h"
+#include "util/thread_pool.h"
 
 namespace lowbit::quant {
 
 // Quantizes the row-major f32 weight w[rows, cols] into `format` (dense formats convert).
 // Throws InvalidArgument naming `name` when w holds NaN or Inf. Handles all-zero rows,
-// constant rows, tiny ranges and a ragged last group.
+// constant rows, tiny ranges and a ragged last group. Only a trellis format's search uses
+// `pool` (the caller must not be inside that pool's parallel_for); every other format rounds
+// on the calling thread.
 QuantizedTensor quantize_rtn(const float* w, int64_t rows, int64_t cols, const QuantFormat& format,
-                             const std::string& name);
+                             const std::string& name, ThreadPool* pool = nullptr);
 
 }  // namespace lowbit::quant

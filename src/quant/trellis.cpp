@@ -107,16 +107,10 @@ double trellis_encode(const float* x, const float* scale, int64_t n, const Trell
                " k=", k, " n=", n);
   const int64_t n_states = int64_t{1} << L;
   const int64_t n_mid = int64_t{1} << (L - k);  // predecessors share their low L-k bits
-  if (s.codebook_bits != L) {
-    s.codebook.resize(static_cast<size_t>(n_states));
-    for (int64_t i = 0; i < n_states; ++i)
-      s.codebook[static_cast<size_t>(i)] = trellis_value(static_cast<uint32_t>(i));
-    s.codebook_bits = L;
-  }
   s.cost.resize(static_cast<size_t>(n_states));
   s.best.resize(static_cast<size_t>(n_mid));
   s.back.resize(static_cast<size_t>(n * n_mid));
-  const float* cb = s.codebook.data();
+  const float* cb = trellis_codebook(L);
   float* cost = s.cost.data();
   const StepFn step = step_for(k);
 

@@ -27,8 +27,6 @@ struct TrellisShape {
 
 // Reusable buffers of one encoder (one per thread).
 struct TrellisScratch {
-  std::vector<float> codebook;  // trellis_value of every state, filled for one L
-  int codebook_bits = -1;
   std::vector<float> cost;    // [2^L]
   std::vector<float> best;    // [2^(L-k)]
   std::vector<uint8_t> back;  // [n, 2^(L-k)]: the chosen predecessor's top k bits
